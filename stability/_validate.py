@@ -79,7 +79,7 @@ def check_shape(name: str, arr: np.ndarray, shape: tuple[int | None, ...]) -> No
     """Raise `ShapeError` unless *arr* has *shape* (``None`` matches any size)."""
     ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
     if not ok:
-        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
         raise ShapeError(f"`{name}` must have shape {want}; got {describe(arr)}.")
 
 
@@ -123,7 +123,7 @@ def as_probability(name: str, value: object, length: int) -> np.ndarray:
         raise ShapeError(f"`{name}` must be a scalar or have shape ({length},); got {describe(arr)}.")
     if not np.all((arr > 0) & (arr <= 1)):
         bad = arr[~((arr > 0) & (arr <= 1))][0]
-        raise InputValueError(f"`{name}` must lie in (0, 1]; got {bad!r}.")
+        raise InputValueError(f"`{name}` must lie in (0, 1]; got {float(bad)!r}.")
     return arr
 
 

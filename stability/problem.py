@@ -68,11 +68,11 @@ class Problem:
         self.batched = x.ndim == 3
         if x.shape[0] == 0:
             raise ShapeError(f"`inputs` must hold at least one time step; got {describe(x)}.")
+        cell.check_inputs("inputs", x)
         if not self.batched:
             x = x[:, None, :]
         if x.shape[1] == 0:
             raise ShapeError(f"`inputs` must hold at least one sequence; got {describe(x)}.")
-        cell.check_inputs("inputs", x)
         if x.dtype != cell.dtype and not (x.dtype.kind == "f" and cell.dtype.kind == "c"):
             raise InputTypeError(
                 f"`inputs` must have the cell's dtype {cell.dtype} (no silent casts); got {describe(x)}."

@@ -1,0 +1,77 @@
+"""Shared helpers for the test suite: problem factories and reference derivatives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stability import Problem, gradients
+from stability.cells import GRU, LSTM, CustomCell, LinearCell, TanhRNN
+
+CELL_NAMES = ("linear", "tanh", "gru", "lstm", "custom")
+
+
+def sine_cell(W, U):
+    """A user-defined cell h' = sin(W h + U x), with hand-written derivatives."""
+
+    def f(h, x, p):
+        return np.sin(h @ p["W"].T + x @ p["U"].T)
+
+    def jac(h, x, p):
+        d = np.cos(h @ p["W"].T + x @ p["U"].T)
+        return d[:, :, None] * p["W"]
+
+    def pvjp(h, x, p, a):
+        d = a * np.cos(h @ p["W"].T + x @ p["U"].T)
+        return {"W": d.T @ h, "U": d.T @ x}
+
+    n, m = U.shape
+    return CustomCell({"W": W, "U": U}, f=f, jacobian=jac, param_vjp=pvjp, hidden=n, inputs=m)
+
+
+def make_cell(name: str, n: int = 5, m: int = 3, *, gain: float = 0.9, rng=0, dtype=np.float64):
+    """A random cell of the named kind."""
+    if name == "custom":
+        g = np.random.default_rng(rng)
+        return sine_cell(g.normal(0, gain / np.sqrt(n), (n, n)).astype(dtype), g.normal(0, 1 / np.sqrt(m), (n, m)).astype(dtype))
+    cls = {"linear": LinearCell, "tanh": TanhRNN, "gru": GRU, "lstm": LSTM}[name]
+    cell = cls.random(n, m, gain=gain, rng=rng, dtype=dtype)
+    if name in ("gru", "lstm", "tanh"):
+        # non-zero biases so that every bias gradient is exercised
+        g = np.random.default_rng(rng + 1000)
+        cell = cell.replace(**{k: g.normal(0, 0.3, v.shape) for k, v in cell.params.items() if v.ndim == 1})
+    return cell
+
+
+def make_problem(name="tanh", *, T=12, batch=None, loss="mse", n=5, m=3, q=4, gain=0.9, seed=0):
+    cell = make_cell(name, n, m, gain=gain, rng=seed)
+    return Problem.random(cell, T, batch=batch, outputs=q, loss=loss, rng=seed + 1)
+
+
+def complexify(problem: Problem, name: str, index: tuple, h: float) -> Problem:
+    """The problem with parameter `name` perturbed by i*h at `index` (complex arithmetic)."""
+    params = {k: np.asarray(v, dtype=complex).copy() for k, v in problem.params.items()}
+    params[name][index] += 1j * h
+    cell_params = {k: params[k] for k in problem.cell.param_names}
+    cell = problem.cell._rebuild(cell_params)
+    x = problem.inputs if problem.batched else problem.inputs[:, 0]
+    y = problem.targets if problem.batched else problem.targets[:, 0]
+    return Problem(cell, x, y, readout={"V": params["V"], "c": params["c"]}, loss=problem.loss_name)
+
+
+def complex_step_gradient(problem: Problem, h: float = 1e-30) -> dict[str, np.ndarray]:
+    """∂L/∂w by complex-step differentiation: Im L(w + i h e_j) / h (no subtraction error)."""
+    out = {}
+    for name, value in problem.params.items():
+        g = np.zeros(value.shape)
+        for idx in np.ndindex(value.shape):
+            g[idx] = np.imag(gradients.loss(complexify(problem, name, idx, h))) / h
+        out[name] = g
+    return out
+
+
+def rel_err(a, b) -> float:
+    """max |a − b| / max |b| (b the reference)."""
+    a, b = np.asarray(a), np.asarray(b)
+    scale = np.max(np.abs(b))
+    return float(np.max(np.abs(a - b)) / scale) if scale > 0 else float(np.max(np.abs(a)))
+
