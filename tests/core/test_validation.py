@@ -59,7 +59,7 @@ def test_ce_targets_validated(cell):
         Problem(cell, x, np.zeros(5), readout=_ro(), loss="ce")
     with pytest.raises(InputValueError, match=r"`targets` must lie in \[0, 2\); got values in \[0, 7\]"):
         Problem(cell, x, np.array([0, 1, 7, 0, 1]), readout=_ro(), loss="ce")
-    with pytest.raises(ShapeError, match=r"`targets` must have shape \(5\)"):
+    with pytest.raises(ShapeError, match=r"`targets` must have shape \(5,\)"):
         Problem(cell, x, np.zeros((5, 1), dtype=int), readout=_ro(), loss="ce")
 
 
