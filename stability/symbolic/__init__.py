@@ -32,6 +32,7 @@ True
 from ._display import Verification
 from .derivation import Expansion, expand
 from .lemma import InductionStep, Lemma, induction_step, lemma
+from .parser import FUNCTIONS, ParsedCell, parse_cell, parse_expression
 from .randomized import (
     LossEstimator,
     Moment,
@@ -60,4 +61,8 @@ __all__ = [
     "LossEstimator",
     "randomized_loss",
     "loss_variance_function",
+    "ParsedCell",
+    "parse_cell",
+    "parse_expression",
+    "FUNCTIONS",
 ]
