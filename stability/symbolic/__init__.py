@@ -30,6 +30,7 @@ True
 """
 
 from ._display import Verification
+from .cells import ConcreteCell, concrete
 from .derivation import Expansion, expand
 from .lemma import InductionStep, Lemma, induction_step, lemma
 from .parser import FUNCTIONS, ParsedCell, parse_cell, parse_expression
@@ -61,6 +62,8 @@ __all__ = [
     "LossEstimator",
     "randomized_loss",
     "loss_variance_function",
+    "ConcreteCell",
+    "concrete",
     "ParsedCell",
     "parse_cell",
     "parse_expression",

@@ -381,7 +381,7 @@ def parse_cell(text: str, *, state: str = "h", inputs: tuple[str, ...] = ("x",))
     (b, u, w)
     >>> print(cell)
     cell parsed from 'tanh(w*h + u*x + b)'; parameters: b, u, w
-    hₜ = tanh(b + u⋅xₜ + w⋅hₜ₋₁)
+    hₜ = tanh(b + hₜ₋₁⋅w + xₜ⋅u)
     >>> symbolic.parse_cell("().__class__")
     Traceback (most recent call last):
     ...
