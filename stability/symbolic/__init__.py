@@ -32,6 +32,7 @@ True
 from ._display import Verification
 from .cells import ConcreteCell, concrete
 from .derivation import Expansion, expand
+from .linear import EigenPowers, LinearModel, eigen_powers, linear_model
 from .lemma import InductionStep, Lemma, induction_step, lemma
 from .parser import FUNCTIONS, ParsedCell, parse_cell, parse_expression
 from .randomized import (
@@ -62,6 +63,10 @@ __all__ = [
     "LossEstimator",
     "randomized_loss",
     "loss_variance_function",
+    "LinearModel",
+    "linear_model",
+    "EigenPowers",
+    "eigen_powers",
     "ConcreteCell",
     "concrete",
     "ParsedCell",

@@ -57,7 +57,7 @@ class DisplaySymbol(sp.Symbol):
 
         text = self._spellings[self.name][0]
         if printer._use_unicode:
-            text = re.sub(r"[A-Za-z]+_[A-Za-z0-9]+", lambda m: pretty_symbol(m.group(0)), text)
+            text = re.sub(r"[A-Za-z]+_[0-9]+", lambda m: pretty_symbol(m.group(0)), text)
         return prettyForm(text)
 
     def _latex(self, printer) -> str:

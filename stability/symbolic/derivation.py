@@ -233,7 +233,7 @@ def expand(t: int, *, kind: str = "scalar") -> Expansion:
     >>> e = symbolic.expand(3)
     >>> print(e)
     ∂h_3/∂w_h, closed form (SPEC eq. 7), scalar kind:
-    ∂h₃/∂wₕ = b₃ + c₃⋅b₂ + c₃⋅c₂⋅b₁
+    ∂h₃/∂w_h = b₃ + c₃⋅b₂ + c₃⋅c₂⋅b₁
     >>> bool(e.verify())
     True
     >>> symbolic.expand(3, kind="matrix").terms[2]

@@ -149,7 +149,7 @@ def truncated(t: int, tau: int, *, mode: str = "window", kind: str = "scalar") -
     >>> from stability import symbolic
     >>> print(symbolic.truncated(4, 1))
     ∂h_4/∂w_h, window truncation at τ = 1 (lags k ≤ 1), scalar kind:
-    ∂h₄/∂wₕ = b₄ + c₄⋅b₃
+    ∂h₄/∂w_h = b₄ + c₄⋅b₃
     >>> symbolic.truncated(4, 2, mode="chunked").kept_lags   # pieces {1,2}, {3,4}
     (0, 1)
     >>> symbolic.truncated(5, 2, mode="chunked").kept_lags   # t=5 opens {5,6}
