@@ -1,0 +1,37 @@
+"""Experiments on real data: a character-level RNN on The Time Machine trained
+with each gradient strategy, influence balancing (where truncation flips the
+gradient's sign), and the chapter's segmentation figure.
+
+Numeric core only (NumPy/SciPy/tqdm).  Stable name used by scripts:
+`load_corpus()` returns the shipped text.
+"""
+
+from .corpus import CORPUS_SHA1, UNK, Vocab, corpus_sha1, load_corpus, load_text, preprocess, tokenize
+from .model import CharData, init_model, one_hot, perplexity, stream_windows, window_problem
+from .optim import SGD, Adam, clip_by_global_norm
+from .strategies import KINDS, Strategy, artbp_expected_cost, matched_pi, matched_strategies
+
+__all__ = [
+    "CORPUS_SHA1",
+    "UNK",
+    "Vocab",
+    "corpus_sha1",
+    "load_corpus",
+    "load_text",
+    "preprocess",
+    "tokenize",
+    "CharData",
+    "init_model",
+    "one_hot",
+    "perplexity",
+    "stream_windows",
+    "window_problem",
+    "SGD",
+    "Adam",
+    "clip_by_global_norm",
+    "KINDS",
+    "Strategy",
+    "artbp_expected_cost",
+    "matched_pi",
+    "matched_strategies",
+]
