@@ -28,7 +28,7 @@ from ._display import ShowsMath, Verification
 from .derivation import closed_form_terms
 from .parser import ParsedCell, parse_cell
 
-__all__ = ["concrete", "ConcreteCell", "BUILTIN_CELLS"]
+__all__ = ["concrete", "ConcreteCell", "Trajectory", "BUILTIN_CELLS"]
 
 BUILTIN_CELLS = ("tanh", "linear")
 
@@ -41,6 +41,33 @@ def _matrix(prefix: str, rows: int, cols: int | None) -> sp.Matrix:
     if cols is None:
         return sp.Matrix([sp.Symbol(f"{prefix}{i}", real=True) for i in range(1, rows + 1)])
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{prefix}{i + 1}{sep}{j + 1}", real=True))
+
+
+def _ro(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One sequence through a concrete cell (read-only arrays, row t−1 = step t).
+
+    Attributes
+    ----------
+    states : ndarray, shape (T + 1, n)
+        h_0..h_T.
+    c : ndarray, shape (T, n, n)
+        c_t = ∂f(x_t, h_{t-1}, w)/∂h_{t-1}.
+    b : dict of str to ndarray, shape (T, n, p)
+        b_t = ∂f(x_t, h_{t-1}, w)/∂vec(w) for each parameter.
+    g : ndarray, shape (T, n)
+        g_t = ∂l_t/∂h_t = Vᵀ(V h_t + c − y_t).
+    """
+
+    states: np.ndarray
+    c: np.ndarray
+    b: dict
+    g: np.ndarray
 
 
 @dataclass(frozen=True, repr=False)
@@ -157,6 +184,21 @@ class ConcreteCell(ShowsMath):
             h0 = h0 if batched else h0[None, :]
             check_shape("initial_state", h0, (B, self.hidden))
         return arrays, x, y, V, co, h0
+
+    def trajectory(self, params, inputs, targets, *, readout, initial_state=None) -> Trajectory:
+        """The quantities of SPEC §2 along one sequence, from the lambdified cell.
+
+        *inputs* (T, m), *targets* (T, q), *initial_state* (n,) (zeros by
+        default); see :meth:`lag_terms` for the other arguments. Returns a
+        :class:`Trajectory` with h_0..h_T, c_t, b_t and g_t = Vᵀ(o_t − y_t).
+        """
+        arrays, x, y, V, co, h0 = self._check_data(params, inputs, targets, readout, initial_state)
+        if x.shape[1] != 1:
+            raise ShapeError(f"`inputs` must be one sequence of shape (T, m) here; got {describe(np.asarray(inputs))}.")
+        flat = [arrays[p].reshape(-1) for p in self.parameters]
+        states, jac, bs = self._trajectory(flat, x[:, 0], h0[0])
+        g = (states[1:] @ V.T + co - y[:, 0]) @ V
+        return Trajectory(states=_ro(states), c=_ro(jac), b={p: _ro(v) for p, v in bs.items()}, g=_ro(g))
 
     def _trajectory(self, flat_params, x_seq, h0):
         """States h_0..h_T (T+1, n), Jacobians c_t (T, n, n), b_t per parameter."""

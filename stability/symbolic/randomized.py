@@ -193,6 +193,14 @@ class Randomized(ShowsMath):
         """Prove E[z_t] = ∂h_t/∂w_h (eq. 7); see :meth:`expectation`."""
         return self.expectation().verify()
 
+    def lambdify(self):
+        """z_t for one ξ draw as a NumPy function ``fn(b, c, xi)`` (scalar kind).
+
+        Sequences of length t, element 0 for step 1; ``xi[j-1]`` = ξ_j.
+        """
+        self._require_scalar("lambdify")
+        return sp.lambdify([list(self.b), list(self.c), list(self.xi)], self.z, "numpy")
+
     def expectation(self) -> Moment:
         """E[z_t], from E[ξ_j] = 1 and independence; proven equal to eq. (7).
 
