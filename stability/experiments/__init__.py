@@ -10,6 +10,28 @@ from .corpus import CORPUS_SHA1, UNK, Vocab, corpus_sha1, load_corpus, load_text
 from .model import CharData, init_model, one_hot, perplexity, stream_windows, window_problem
 from .optim import SGD, Adam, clip_by_global_norm
 from .strategies import KINDS, Strategy, artbp_expected_cost, matched_pi, matched_strategies
+from .train import (
+    ClaimVerdict,
+    EvalRecord,
+    ExperimentResult,
+    StepRecord,
+    StrategySummary,
+    TrainingConfig,
+    TrainingRun,
+    Verdict,
+    run_experiment,
+    train,
+)
+from .influence import (
+    InfluenceResult,
+    InfluenceRun,
+    InfluenceTask,
+    TruncationSigns,
+    influence_balancing,
+    train_influence,
+    truncation_signs,
+)
+from .figure import Segmentation, SegmentationFigure, segmentation_figure
 
 __all__ = [
     "CORPUS_SHA1",
@@ -34,4 +56,24 @@ __all__ = [
     "artbp_expected_cost",
     "matched_pi",
     "matched_strategies",
+    "TrainingConfig",
+    "StepRecord",
+    "EvalRecord",
+    "TrainingRun",
+    "StrategySummary",
+    "ClaimVerdict",
+    "Verdict",
+    "ExperimentResult",
+    "train",
+    "run_experiment",
+    "InfluenceTask",
+    "TruncationSigns",
+    "InfluenceRun",
+    "InfluenceResult",
+    "truncation_signs",
+    "train_influence",
+    "influence_balancing",
+    "Segmentation",
+    "SegmentationFigure",
+    "segmentation_figure",
 ]
