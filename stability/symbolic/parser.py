@@ -295,7 +295,14 @@ def parse_expression(text: str) -> sp.Expr:
     """
     text, tree = _syntax_tree(text)
     _check_shape(text, tree)
-    expr = _Builder(text).build(tree.body)
+    try:
+        expr = _Builder(text).build(tree.body)
+    except (ArithmeticError, ValueError) as exc:  # e.g. Float(1.0)/Float(0.0) raises ZeroDivisionError
+        if isinstance(exc, InputValueError):
+            raise
+        raise InputValueError(
+            f"`text` evaluates to an undefined or infinite number (a division by zero?); got {describe(text)}."
+        ) from None
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise InputValueError(
             f"`text` evaluates to an undefined or infinite number (a division by zero?); got {describe(text)}."
