@@ -27,6 +27,14 @@ def _positive(name: str, value: object, *, allow_inf: bool = False) -> float:
     return v
 
 
+def _global_norm(grads: Mapping[str, np.ndarray]) -> float:
+    """sqrt(Σ ‖g‖²) computed as m sqrt(Σ ‖g/m‖²), m = max |g|: no overflow or underflow."""
+    m = max((float(np.max(np.abs(g))) for g in grads.values() if np.size(g)), default=0.0)
+    if m == 0.0 or not math.isfinite(m):
+        return m
+    return m * math.sqrt(sum(float(np.sum((np.abs(g) / m) ** 2)) for g in grads.values()))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class ClipResult:
     """Gradients after clipping, the global norm before clipping, and whether it clipped."""
@@ -50,7 +58,7 @@ def clip_by_global_norm(grads: Mapping[str, np.ndarray], theta: float) -> ClipRe
     (5.0, True, array([0.6]), array([0.8]))
     """
     theta = _positive("theta", theta, allow_inf=True)
-    norm = math.sqrt(sum(float(np.sum(np.abs(g) ** 2)) for g in grads.values()))
+    norm = _global_norm(grads)
     if norm > theta:
         s = theta / norm
         return ClipResult({k: g * s for k, g in grads.items()}, norm, True)
