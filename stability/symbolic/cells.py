@@ -175,8 +175,8 @@ class ConcreteCell(ShowsMath):
         co = as_float_array("readout['c']", readout["c"], ndim=1)
         check_shape("readout['c']", co, (V.shape[0],))
         y = as_float_array("targets", targets, ndim=3 if batched else 2)
+        check_shape("targets", y, (T, B, V.shape[0]) if batched else (T, V.shape[0]))
         y = y if batched else y[:, None, :]
-        check_shape("targets", y, (T, B, V.shape[0]))
         if initial_state is None:
             h0 = np.zeros((B, self.hidden))
         else:
