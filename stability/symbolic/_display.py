@@ -55,9 +55,9 @@ class DisplaySymbol(sp.Symbol):
         from sympy.printing.pretty.pretty_symbology import pretty_symbol
         from sympy.printing.pretty.stringpict import prettyForm
 
-        text = self._spellings[self.name][0]
-        if printer._use_unicode:
-            text = re.sub(r"[A-Za-z]+_[0-9]+", lambda m: pretty_symbol(m.group(0)), text)
+        if not printer._use_unicode:
+            return prettyForm(self.name)  # the ASCII spelling, e.g. dh_3/dw_h
+        text = re.sub(r"[A-Za-z]+_[0-9]+", lambda m: pretty_symbol(m.group(0)), self._spellings[self.name][0])
         return prettyForm(text)
 
     def _latex(self, printer) -> str:

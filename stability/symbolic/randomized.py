@@ -127,7 +127,8 @@ class Moment(ShowsMath):
         return f"{self.name} under randomized truncation (SPEC eq. 8):"
 
     def _math(self):
-        lhs = DisplaySymbol(f"moment:{self.name}", text=self.name, latex=self.latex_name)
+        text = self.name.replace("G", "Ĝ") if self.name in ("E[G]", "Var G") else self.name
+        lhs = DisplaySymbol(self.name, text=text, latex=self.latex_name)
         return sp.Eq(lhs, self.reference, evaluate=False)
 
     def __repr__(self) -> str:
@@ -344,7 +345,7 @@ class LossEstimator(ShowsMath):
         return f"Loss-gradient estimator, randomized truncation, T = {self.T} (scalar):"
 
     def _math(self):
-        lhs = DisplaySymbol("estimator:G", text="Ĝ", latex=r"\hat{G}")
+        lhs = DisplaySymbol("G_hat", text="Ĝ", latex=r"\hat{G}")
         return sp.Eq(lhs, self.expression, evaluate=False)
 
     def __repr__(self) -> str:
