@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import warnings
 from dataclasses import dataclass
 
 from ..errors import InputTypeError, InputValueError
@@ -82,7 +83,9 @@ def formula_svg(latex: str, *, inline: bool = False) -> RenderedFormula:
         previous = ziamath.config.svg2
         ziamath.config.svg2 = False
         try:
-            svg = ziamath.Latex(latex, size=_SIZE, inline=inline, margin=0.5).svg()
+            with warnings.catch_warnings():  # ziamath's first font load uses a deprecated importlib API
+                warnings.filterwarnings("ignore", message="path is deprecated", category=DeprecationWarning)
+                svg = ziamath.Latex(latex, size=_SIZE, inline=inline, margin=0.5).svg()
         except Exception as exc:  # ziamath raises bare assertions/KeyErrors on bad LaTeX
             raise InputValueError(f"`latex` could not be rendered ({type(exc).__name__}: {exc}); got {latex!r}.") from exc
         finally:

@@ -75,7 +75,7 @@ def slugify(text: str) -> str:
     """An HTML id from a title: lower-case ASCII letters, digits and hyphens.
 
     >>> slugify("(c) Spectra: λ₁ & gains")
-    'c-spectra-gains'
+    'c-spectra-1-gains'
     """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")

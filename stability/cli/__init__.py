@@ -1,0 +1,203 @@
+"""The ``stability`` command line: parse, call the package, render. No mathematics here.
+
+Subcommands
+-----------
+``stability report``
+    The default study, or a recipe's (``--recipe FILE``), written as
+    ``report.html`` / ``report.pdf`` (/ ``report.json``) into ``--out DIR``.
+``stability derive``
+    The symbolic expansion of ∂h_t/∂w_h (SPEC eq. 7) to the terminal, or as LaTeX.
+``stability spectrum``
+    The stability prediction for a cell, from a gain and size or from weights (``.npz``).
+``stability compare``
+    The strategy table (bias, variance, MSE, cost) as text, CSV or JSON.
+
+Exit status: 0 on success, 2 on bad input (one line on stderr, starting
+``stability: error:``, no traceback), 130 when interrupted. Heavy modules
+(NumPy, matplotlib, SymPy, WeasyPrint, the package's layers) are imported
+inside the subcommands, so ``stability --help`` starts instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "build_parser", "CLIError"]
+
+PROG = "stability"
+
+
+class CLIError(Exception):
+    """Bad input detected by the CLI itself; printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become `CLIError` (one line, exit 2) instead of usage + exit."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]  # noqa: F821
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        raise CLIError(f"{command}: {message}" if command else message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must satisfy 0 <= seed < 2**63; got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number; got {text!r}")
+    return value
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers; got {text!r}") from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"must be non-negative integers; got {text!r}")
+    return values
+
+
+def _prob_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated probabilities; got {text!r}") from None
+    if not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"must be probabilities in (0, 1]; got {text!r}")
+    return values
+
+
+def _add_cell_options(p: argparse.ArgumentParser, *, weights: bool) -> None:
+    p.add_argument("--cell", choices=("tanh", "gru", "lstm", "linear"), default="tanh", help="cell kind (default: tanh)")
+    p.add_argument("--hidden", type=_positive_int, default=None, metavar="N", help="hidden size (default: 32)")
+    p.add_argument("--inputs", type=_positive_int, default=None, metavar="M", help="input size (default: 8)")
+    p.add_argument("--gain", type=_positive_float, default=None, metavar="G", help="recurrent-weight gain (default: 1.0)")
+    p.add_argument("--T", dest="T", type=_positive_int, default=None, metavar="T", help="sequence length (default: 64)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of the random weights and inputs (default: 0)")
+    if weights:
+        p.add_argument(
+            "--weights",
+            metavar="FILE.npz",
+            default=None,
+            help="cell weights saved with numpy.savez (loaded with allow_pickle=False); replaces --hidden/--inputs/--gain",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``stability`` command (cheap: standard library only)."""
+    parser = _Parser(
+        prog=PROG,
+        description="Numerical stability of backpropagation through time: reports, derivations, spectra, strategies.",
+        epilog="Run 'stability COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "report",
+        help="write the study as self-contained HTML and PDF",
+        description="Run the default study (or a recipe's) and write report.html and report.pdf into --out.",
+    )
+    p.add_argument("--recipe", metavar="FILE", default=None, help="recipe TOML file (default: the embedded default study)")
+    p.add_argument("--out", metavar="DIR", default="stability-report", help="output directory (default: ./stability-report)")
+    p.add_argument(
+        "--format",
+        dest="formats",
+        metavar="FORMATS",
+        default="html,pdf",
+        help="comma-separated subset of html,pdf,json (default: html,pdf)",
+    )
+    p.add_argument("--quick", action="store_true", help="apply the recipe's [quick] overrides (a smaller, faster run)")
+    p.add_argument("--seed", type=_seed, default=None, metavar="S", help="override the recipe's seed")
+    p.add_argument("--quiet", action="store_true", help="no progress bars, no summary")
+
+    p = sub.add_parser(
+        "derive",
+        help="symbolic expansion of the BPTT gradient (SPEC eq. 7)",
+        description="Print the expansion of dh_t/dw_h into b_t and products of step Jacobians c_t.",
+    )
+    p.add_argument("--t", dest="t", type=_positive_int, default=3, metavar="T", help="time step t to expand (default: 3)")
+    p.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
+
+    p = sub.add_parser(
+        "spectrum",
+        help="predict exploding or vanishing gradients for a cell",
+        description="Lyapunov spectrum and the explode/vanish prediction for a cell given by gain and size, or by weights.",
+    )
+    _add_cell_options(p, weights=True)
+
+    p = sub.add_parser(
+        "compare",
+        help="table of the gradient strategies: bias, variance, MSE, cost",
+        description="Exact bias, variance, MSE and cost of full, truncated and randomized-truncation BPTT.",
+    )
+    _add_cell_options(p, weights=False)
+    p.add_argument("--taus", type=_int_list, default=None, metavar="LIST", help="truncation lengths, e.g. 1,2,4,8")
+    p.add_argument("--pis", type=_prob_list, default=None, metavar="LIST", help="keep probabilities, e.g. 0.25,0.5,1")
+    p.add_argument("--format", dest="format", choices=("table", "csv", "json"), default="table", help="output format")
+    return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("stability")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``stability`` command with *argv* (``sys.argv[1:]`` by default); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except CLIError as exc:
+        print(f"{PROG}: error: {_one_line(str(exc))} (see '{PROG} --help')", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version exit 0 through argparse
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    if args.command is None:
+        print(f"{PROG}: error: a command is required: report, derive, spectrum or compare (see '{PROG} --help')",
+              file=sys.stderr)
+        return 2
+    from . import commands
+
+    try:
+        return commands.run(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except commands.UsageProblem as exc:
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2

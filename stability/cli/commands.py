@@ -1,0 +1,170 @@
+"""The subcommands of ``stability``. Standard library at import time; everything else inside the functions."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run", "UsageProblem", "load_weights"]
+
+
+class UsageProblem(Exception):
+    """Bad input found while running a command: one line on stderr, exit status 2."""
+
+
+@contextmanager
+def bad_input(*, validating: bool) -> Iterator[None]:
+    """Turn the package's input errors (and OS errors on files) into `UsageProblem`.
+
+    While *validating* (reading arguments, recipes, files) plain `ValueError` and
+    `TypeError` count as bad input too; during the computation they would be
+    bugs and keep their traceback.
+    """
+    from ..errors import StabilityError
+
+    expected: tuple[type[BaseException], ...] = (StabilityError, OSError)
+    if validating:
+        expected = (*expected, ValueError, TypeError)
+    try:
+        yield
+    except expected as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise UsageProblem(f"{exc.strerror or exc}: {os.fsdecode(exc.filename)!r}") from exc
+        raise UsageProblem(str(exc)) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the subcommand named by ``args.command``."""
+    return {"report": report, "derive": derive, "spectrum": spectrum, "compare": compare}[args.command](args)
+
+
+# --------------------------------------------------------------------------- report
+
+
+class _Progress:
+    """One tqdm bar on stderr over the study's sections and the rendering steps (none when quiet)."""
+
+    def __init__(self, *, quiet: bool, render_steps: int) -> None:
+        self.quiet = quiet
+        self.render_steps = render_steps
+        self.bar: Any = None
+
+    def study(self, label: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total + self.render_steps, desc="stability report", unit="step",
+                            file=sys.stderr, dynamic_ncols=True, leave=False)
+        self.bar.n = done
+        self.bar.set_postfix_str(label, refresh=False)
+        self.bar.refresh()
+
+    def render(self, label: str) -> None:
+        if self.bar is None:
+            return
+        if self.bar.n < self.bar.total:
+            self.bar.update(1)
+        self.bar.set_postfix_str(label)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _prepare_out(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"--out must be a directory; {path!r} is a file.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def report(args: argparse.Namespace) -> int:
+    """``stability report``: run the study and write report.html / report.pdf atomically into --out."""
+    with bad_input(validating=True):
+        from ..recipes import default_recipe, load_recipe
+        from ..report.output import parse_formats
+
+        formats = parse_formats(args.formats)
+        recipe = load_recipe(args.recipe) if args.recipe is not None else default_recipe()
+        out = _prepare_out(args.out)
+    from ..report.output import save_report
+    from ..report.study import build_study
+
+    render_steps = int("html" in formats or "pdf" in formats) + int("pdf" in formats) + 1
+    progress = _Progress(quiet=args.quiet, render_steps=render_steps)
+    try:
+        with bad_input(validating=False):
+            doc = build_study(recipe, quick=args.quick, seed=args.seed, progress=progress.study)
+            written = save_report(doc, out, formats=formats, progress=progress.render)
+    finally:
+        progress.close()
+    if not args.quiet:
+        from ..report.output import OUTPUT_NAMES
+
+        for name in formats:
+            print(written[OUTPUT_NAMES[name]])
+    return 0
+
+
+# --------------------------------------------------------------------------- layers not wired yet
+
+
+def _not_available(command: str, layer: str, module: str) -> UsageProblem:
+    from ..report.study import layer_status
+
+    return UsageProblem(f"`{command}` is not available yet: {layer_status(module, layer)}.")
+
+
+def derive(args: argparse.Namespace) -> int:
+    """``stability derive``: symbolic expansion (needs the symbolic layer wired in)."""
+    raise _not_available("stability derive", "the symbolic layer", "stability.symbolic")
+
+
+def load_weights(path: str) -> dict[str, Any]:
+    """Arrays of an ``.npz`` file, loaded with ``allow_pickle=False`` (object arrays are refused)."""
+    import numpy as np
+
+    with bad_input(validating=True):
+        if not str(path).endswith(".npz"):
+            raise UsageProblem(f"--weights must be an .npz file (numpy.savez); got {path!r}.")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+        except ValueError as exc:  # pickled object arrays, or not an npz archive
+            raise UsageProblem(f"--weights {path!r} cannot be loaded without pickle: {exc}") from None
+        except Exception as exc:  # zipfile.BadZipFile and friends: a damaged file
+            if isinstance(exc, OSError):
+                raise
+            raise UsageProblem(f"--weights {path!r} is not a readable .npz archive ({type(exc).__name__}: {exc}).") from None
+    if not arrays:
+        raise UsageProblem(f"--weights {path!r} holds no arrays.")
+    for name, arr in arrays.items():
+        if arr.dtype.kind not in "fiu":
+            raise UsageProblem(f"--weights array {name!r} must be numeric; got dtype {arr.dtype}.")
+    return arrays
+
+
+def spectrum(args: argparse.Namespace) -> int:
+    """``stability spectrum``: stability prediction for a cell (needs the spectra layer wired in)."""
+    if args.weights is not None:
+        given = [f"--{n}" for n in ("hidden", "inputs", "gain") if getattr(args, n) is not None]
+        if given:
+            raise UsageProblem(f"--weights fixes the cell's sizes and gain; drop {', '.join(given)}.")
+        load_weights(args.weights)
+    raise _not_available("stability spectrum", "the spectra layer", "stability.spectra")
+
+
+def compare(args: argparse.Namespace) -> int:
+    """``stability compare``: the strategy table (needs the estimator layer wired in)."""
+    T = args.T if args.T is not None else 64
+    if args.taus is not None and max(args.taus) > T:
+        raise UsageProblem(f"--taus must not exceed --T = {T}; got {max(args.taus)}.")
+    raise _not_available("stability compare", "the estimator layer", "stability.estimators")
