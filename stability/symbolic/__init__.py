@@ -16,7 +16,8 @@ residual reduced to 0).
 :func:`concrete`                         linear / tanh / user cells, per-lag terms
 :func:`linear_model`,                    the linear model of SPEC §5 and the
 :func:`eigen_powers`                     eigen-decomposition of W^k
-:func:`parse_cell`                       safe parser for a user-typed cell
+:func:`parse_cell`,                      safe parsing of a user-typed cell
+:func:`parse_expression`                 (ast whitelist, never ``eval``)
 =======================================  =====================================
 
 Examples
@@ -30,7 +31,7 @@ True
 """
 
 from ._display import Verification
-from .cells import ConcreteCell, concrete
+from .cells import ConcreteCell, Trajectory, concrete
 from .derivation import Expansion, expand
 from .linear import EigenPowers, LinearModel, eigen_powers, linear_model
 from .lemma import InductionStep, Lemma, induction_step, lemma
@@ -68,6 +69,7 @@ __all__ = [
     "EigenPowers",
     "eigen_powers",
     "ConcreteCell",
+    "Trajectory",
     "concrete",
     "ParsedCell",
     "parse_cell",

@@ -140,6 +140,31 @@ class Expansion(ShowsMath):
         """The display symbol ∂h_t/∂w_h."""
         return partial_symbol(f"h_{self.t}", f"h_{{{self.t}}}", commutative=self.kind == "scalar")
 
+    def recursion_step(self) -> sp.Eq:
+        """Eq. (4) at step t as SymPy derives it (scalar kind).
+
+        Differentiates f(x_t, h_{t-1}(w_h), w_h) with h_{t-1} an undefined
+        function of w_h and renames the partials b_t, c_t:
+        ∂h_t/∂w_h = b_t + c_t ∂h_{t-1}/∂w_h.
+
+        Examples
+        --------
+        >>> from stability import symbolic
+        >>> print(symbolic.expand(3).recursion_step().rhs)
+        b_3 + c_3*Derivative(h_2(w_h), w_h)
+        """
+        if self.kind != "scalar":
+            from ..errors import InputValueError
+
+            raise InputValueError(f"`kind` must be 'scalar' to derive the step with SymPy's chain rule; got {self.kind!r}.")
+        t = self.t
+        w = sp.Symbol("w_h")
+        x = sp.Symbol(f"x_{t}")
+        prev = sp.Function(f"h_{t - 1}")(w)
+        derivative = sp.diff(f(x, prev, w), w)
+        named = derivative.xreplace({f_w(x, prev, w): self.b[t - 1], f_h(x, prev, w): self.c[t - 1]})
+        return sp.Eq(self.lhs, named, evaluate=False)
+
     def lag(self, k: int) -> sp.Expr:
         """The term of lag *k* (k Jacobian factors), 0 ≤ k ≤ t − 1."""
         from .._validate import as_int

@@ -30,6 +30,15 @@ def test_chain_rule_of_undefined_cell_gives_closed_form(t):
     assert len(e.cell_partials) == 2 * t  # one b_i and one c_i per step
 
 
+@pytest.mark.parametrize("t", [1, 2, 5])
+def test_recursion_step_is_derived_by_the_chain_rule(t):
+    """SymPy's diff of f(x_t, h_{t-1}(w), w) is b_t + c_t ∂h_{t-1}/∂w_h: eq. (4) itself."""
+    e = symbolic.expand(t)
+    w = sp.Symbol("w_h")
+    prev = sp.Function(f"h_{t - 1}")(w)
+    assert sp.expand(e.recursion_step().rhs - (e.b[t - 1] + e.c[t - 1] * sp.Derivative(prev, w))) == 0
+
+
 def test_cell_partials_are_the_named_partial_derivatives():
     """b_2 and c_2 stand for ∂f/∂w and ∂f/∂h evaluated at (x_2, h_1 = f(x_1, h_0, w), w)."""
     from stability.symbolic.derivation import f, f_h, f_w
