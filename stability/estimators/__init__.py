@@ -1,0 +1,35 @@
+"""Estimator statistics: exact bias, variance, MSE and cost of BPTT gradient strategies.
+
+* Strategies as values: `Full`, `Truncated`, `Randomized`, `ARTBP` (+ `PowerLawKeep`).
+* `exact(problem, strategy)`: E[Ĝ], bias, tr Cov(Ĝ), MSE — no sampling
+  (moment recursions that follow the backward pass).
+* `monte_carlo(problem, strategy, n, rng=...)`: the same statistics from n
+  draws, with standard errors and confidence intervals (the cross-check).
+* `expected_cost(strategy, T)`: backward steps and peak cached states.
+* `sweep(...)`: records over τ, π, gain, T and seeds, on any executor.
+* `compare_at_equal_cost`, `claims`: SPEC §6 claims 2 and 3 as numbers.
+
+NumPy/SciPy only.
+"""
+
+from .cost import Cost, draw_cost, expected_cost
+from .exact import EXACT_TRACE_BUDGET, exact
+from .results import MonteCarloStatistics, ParameterStatistics, Statistics
+from .strategies import ARTBP, Full, PowerLawKeep, Randomized, Strategy, Truncated
+
+__all__ = [
+    "Full",
+    "Truncated",
+    "Randomized",
+    "ARTBP",
+    "PowerLawKeep",
+    "Strategy",
+    "exact",
+    "EXACT_TRACE_BUDGET",
+    "Statistics",
+    "ParameterStatistics",
+    "MonteCarloStatistics",
+    "Cost",
+    "expected_cost",
+    "draw_cost",
+]
