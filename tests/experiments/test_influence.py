@@ -100,3 +100,16 @@ def test_task_validation():
     """A task without a negative long-term influence (2p ≥ n) is rejected."""
     with pytest.raises(InputValueError, match="`positive`"):
         InfluenceTask(units=4, positive=2)
+
+
+def test_exact_bias_agrees_with_the_estimators_module():
+    """estimators.exact gives the same chunked-truncation bias in θ, and an unbiased randomized mean."""
+    est = pytest.importorskip("stability.estimators")
+    p = TASK.problem(0.0)
+    sig = truncation_signs(TASK, [4, 16])
+    for tau, bias in zip((4, 16), sig.bias):
+        stats = est.exact(p, est.Truncated(tau, mode="chunked"))
+        assert TASK.theta_gradient(stats.bias) == pytest.approx(bias, rel=1e-10, abs=1e-12)
+    pi = matched_strategies(64, 12)["randomized"].pi
+    mean = TASK.theta_gradient(est.exact(p, est.Randomized(pi)).mean)
+    assert mean == pytest.approx(sig.full, rel=1e-10)
