@@ -14,6 +14,7 @@ NumPy/SciPy only.
 
 from .cost import Cost, draw_cost, expected_cost
 from .exact import EXACT_TRACE_BUDGET, exact
+from .montecarlo import draw_gradients, draw_xi, monte_carlo
 from .results import MonteCarloStatistics, ParameterStatistics, Statistics
 from .strategies import ARTBP, Full, PowerLawKeep, Randomized, Strategy, Truncated
 
@@ -25,6 +26,9 @@ __all__ = [
     "PowerLawKeep",
     "Strategy",
     "exact",
+    "monte_carlo",
+    "draw_xi",
+    "draw_gradients",
     "EXACT_TRACE_BUDGET",
     "Statistics",
     "ParameterStatistics",
