@@ -77,15 +77,15 @@ def formula_svg(latex: str, *, inline: bool = False) -> RenderedFormula:
         raise InputTypeError(f"`latex` must be a string; got {type(latex).__name__}.")
     if not latex.strip():
         raise InputValueError(f"`latex` must not be empty; got {latex!r}.")
-    import ziamath
+    with warnings.catch_warnings():  # ziamath loads its font at import with a deprecated importlib API
+        warnings.filterwarnings("ignore", message="path is deprecated", category=DeprecationWarning)
+        import ziamath
 
     with _LOCK:
         previous = ziamath.config.svg2
         ziamath.config.svg2 = False
         try:
-            with warnings.catch_warnings():  # ziamath's first font load uses a deprecated importlib API
-                warnings.filterwarnings("ignore", message="path is deprecated", category=DeprecationWarning)
-                svg = ziamath.Latex(latex, size=_SIZE, inline=inline, margin=0.5).svg()
+            svg = ziamath.Latex(latex, size=_SIZE, inline=inline, margin=0.5).svg()
         except Exception as exc:  # ziamath raises bare assertions/KeyErrors on bad LaTeX
             raise InputValueError(f"`latex` could not be rendered ({type(exc).__name__}: {exc}); got {latex!r}.") from exc
         finally:
