@@ -10,6 +10,7 @@ from scipy.special import ndtri
 from tqdm.auto import tqdm
 
 from .._validate import as_int, as_rng, describe
+from ..cells import GRU, LSTM, LinearCell, TanhRNN
 from ..errors import InputTypeError, InputValueError
 from ..gradients import Gradient, Tape, _as_tape, full
 from .cost import draw_cost, expected_cost
@@ -58,7 +59,7 @@ def _xi_factor(xi: np.ndarray, k: int) -> np.ndarray:
 
 
 def _backward_deltas(cell, trace, g: np.ndarray, xi: np.ndarray) -> np.ndarray:
-    """Local adjoints of all draws by one backward pass batched over draws: (n, T, B, q)."""
+    """Local adjoints of all draws by one backward pass batched over draws: (T, B, n, q)."""
     T = g.shape[0]
     n = xi.shape[0]
     carry = np.zeros((n,) + g.shape[1:], dtype=g.dtype)
@@ -67,8 +68,8 @@ def _backward_deltas(cell, trace, g: np.ndarray, xi: np.ndarray) -> np.ndarray:
         a = g[k] + carry
         carry, delta = cell.vjp(trace, k, a)
         if out is None:
-            out = np.empty((n, T) + delta.shape[1:], dtype=delta.dtype)
-        out[:, k] = delta
+            out = np.empty((T, delta.shape[1], n, delta.shape[2]), dtype=delta.dtype)
+        out[k] = delta.transpose(1, 0, 2)
         carry = carry * _xi_factor(xi, k)
     return out
 
@@ -110,18 +111,41 @@ class _PrefixTable:
         nxt = np.concatenate([nxt[:, 1:], np.full((n, 1) + xi.shape[2:], T)], axis=1)
         lag = nxt - 1 - idx[(None, slice(None)) + (None,) * (xi.ndim - 2)]
         rows = self.offsets[lag] + idx[(None, slice(None)) + (None,) * (xi.ndim - 2)]
-        if xi.ndim == 2:
-            return self.table[rows]  # (n, T, B, q)
-        b = np.arange(xi.shape[2])[None, None, :]
-        return self.table[rows, b]  # (n, T, B, q)
+        B = self.table.shape[1]
+        rows = rows.T[:, None, :] if xi.ndim == 2 else rows.transpose(1, 2, 0)  # (T, 1 or B, n)
+        return self.table[rows, np.arange(B)[None, :, None]]  # (T, B, n, q)
+
+
+def _contract(delta: np.ndarray, operand: np.ndarray) -> np.ndarray:
+    """Σ_{t,b} delta[t, b, r, :] ⊗ operand[t, b, :] for every draw r: one matrix product."""
+    T, B, n, q = delta.shape
+    op = operand.reshape(T * B, -1)
+    return (op.T @ delta.reshape(T * B, n * q)).reshape(-1, n, q).transpose(1, 2, 0)
 
 
 def _project(cell, trace, deltas: np.ndarray, names) -> dict[str, np.ndarray]:
-    """Per-draw parameter gradients Σ_t B_tᵀ ã_t from local adjoints (n, T, B, q)."""
-    n = deltas.shape[0]
+    """Per-draw parameter gradients Σ_t B_tᵀ ã_t from local adjoints (T, B, n, q).
+
+    The built-in cells form their parameter gradients as sums of outer products
+    of the local adjoint with the previous state and the input (their
+    ``param_vjp``); for them all draws are contracted in one matrix product per
+    parameter.  Other cells call ``param_vjp`` once per draw.
+    """
+    n = deltas.shape[2]
+    prev = trace.states[:-1]
+    if type(cell) in (LinearCell, TanhRNN):
+        return {"W": _contract(deltas, prev), "U": _contract(deltas, trace.inputs), "b": deltas.sum(axis=(0, 1))}
+    if type(cell) in (GRU, LSTM):
+        d_ih, d_hh = cell._split_delta(deltas)
+        return {
+            "weight_ih": _contract(d_ih, trace.inputs),
+            "weight_hh": _contract(d_hh, prev[..., : cell.hidden_size]),
+            "bias_ih": d_ih.sum(axis=(0, 1)),
+            "bias_hh": d_hh.sum(axis=(0, 1)),
+        }
     out = {name: np.empty((n,) + cell.params[name].shape, dtype=deltas.dtype) for name in names}
     for r in range(n):
-        grads = cell.param_vjp(trace, slice(None), deltas[r])
+        grads = cell.param_vjp(trace, slice(None), deltas[:, :, r])
         for name in names:
             out[name][r] = grads[name]
     return out
