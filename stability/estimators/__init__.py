@@ -12,11 +12,13 @@
 NumPy/SciPy only.
 """
 
+from .claims import ClaimsResult, CostMatchedPair, EqualCostComparison, claims, compare_at_equal_cost
 from .cost import Cost, draw_cost, expected_cost
 from .exact import EXACT_TRACE_BUDGET, exact
 from .montecarlo import draw_gradients, draw_xi, monte_carlo
 from .results import MonteCarloStatistics, ParameterStatistics, Statistics
 from .strategies import ARTBP, Full, PowerLawKeep, Randomized, Strategy, Truncated
+from .sweeps import ProblemSpec, SerialExecutor, SweepRecord, SweepResult, problem_grid, sweep
 
 __all__ = [
     "Full",
@@ -36,4 +38,15 @@ __all__ = [
     "Cost",
     "expected_cost",
     "draw_cost",
+    "ProblemSpec",
+    "problem_grid",
+    "sweep",
+    "SweepRecord",
+    "SweepResult",
+    "SerialExecutor",
+    "compare_at_equal_cost",
+    "claims",
+    "CostMatchedPair",
+    "EqualCostComparison",
+    "ClaimsResult",
 ]
