@@ -60,3 +60,32 @@ def test_maker_must_return_figure():
 
     with pytest.raises(InputTypeError, match="matplotlib Figure"):
         figure_to_svg(lambda: "not a figure")
+
+
+def test_plot_helpers_draw_and_check_shapes():
+    """exact_with_monte_carlo draws a line plus error bars; mismatched shapes raise ShapeError."""
+    import numpy as np
+    import pytest
+
+    from stability.errors import InputValueError, ShapeError
+    from stability.report.plots import exact_with_monte_carlo, measured_with_prediction
+
+    with_style = {}
+
+    def make():
+        fig = new_figure(height=2.0)
+        ax = fig.add_subplot()
+        x = np.array([1.0, 2.0, 3.0])
+        exact_with_monte_carlo(ax, x, x, x + 0.1, np.full(3, 0.05), label="bias")
+        measured_with_prediction(ax, np.arange(1, 4), np.array([1.0, 0.5, 0.25]), rate=-np.log(2), label="g")
+        with_style["labels"] = [t.get_label() for t in ax.get_legend_handles_labels()[0]]
+        return fig
+
+    figure_to_svg(make)
+    assert with_style["labels"][:2] == ["bias (exact)", "bias (Monte Carlo, ±1.96 SE)"]
+    fig = new_figure()
+    ax = fig.add_subplot()
+    with pytest.raises(ShapeError, match="`exact`"):
+        exact_with_monte_carlo(ax, np.ones(3), np.ones(2), label="x")
+    with pytest.raises(InputValueError, match="together"):
+        exact_with_monte_carlo(ax, np.ones(3), np.ones(3), np.ones(3), label="x")
