@@ -1,0 +1,101 @@
+"""The prediction object: regimes, horizons, τ, Pascanu et al.'s conditions, display."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from stability import InputValueError, Problem
+from stability.cells import GRU, LSTM, LinearCell, TanhRNN
+from stability.spectra import lyapunov_spectrum, pascanu_conditions, predict
+
+
+def _const(A, T=400):
+    return np.broadcast_to(A, (T,) + A.shape)
+
+
+def test_vanishing_prediction_from_a_known_exponent():
+    """Constant map with λ₁ = ln 0.8: horizon ⌈ln tol / λ₁⌉ and τ = horizon − 1, regime vanishing."""
+    pred = predict(_const(np.diag([0.8, 0.3])), tol=1e-4, warmup=20)
+    lam = math.log(0.8)
+    assert pred.lambda1 == pytest.approx(lam, abs=1e-12)
+    assert pred.regime == "vanishing" and pred.rate == pytest.approx(0.8, rel=1e-12)
+    assert pred.vanishing_horizon == math.ceil(math.log(1e-4) / lam) == 42
+    assert pred.recommended_tau == 41 and pred.explosion_horizon is None
+    # the tail dropped by the window τ is e^{λ₁(τ+1)} ≤ tol, and τ − 1 would not suffice
+    assert math.exp(lam * (pred.recommended_tau + 1)) <= 1e-4 < math.exp(lam * pred.recommended_tau)
+
+
+def test_exploding_and_edge_regimes():
+    """λ₁ = ln 1.5 explodes (horizon ⌈ln bound / λ₁⌉); λ₁ = ln 1.001 is at the edge (band 0.01)."""
+    up = predict(_const(np.diag([1.5, 0.2])), bound=1e6, warmup=20)
+    assert up.regime == "exploding"
+    assert up.explosion_horizon == math.ceil(math.log(1e6) / math.log(1.5)) == 35
+    assert up.recommended_tau == 34 and up.vanishing_horizon is None
+    edge = predict(_const(np.diag([1.001, 0.2])), warmup=20)
+    assert edge.regime == "edge" and edge.recommended_tau is None
+    assert "NEAR THE EDGE" in edge.summary()
+
+
+def test_pascanu_conditions_for_each_cell_kind():
+    """tanh/linear: σ_max(W) against 1/γ = 1; GRU and LSTM: do not apply, with the reason."""
+    W = np.diag([0.9, 0.5])
+    tanh = pascanu_conditions(TanhRNN({"W": W, "U": np.ones((2, 1)), "b": np.zeros(2)}))
+    assert tanh.applies and tanh.gamma == 1.0 and tanh.sigma_max == pytest.approx(0.9)
+    assert tanh.vanishing_guaranteed and not tanh.explosion_possible
+    assert tanh.lambda_bound == pytest.approx(math.log(0.9))
+    big = pascanu_conditions(LinearCell({"W": 2 * W, "U": np.ones((2, 1)), "b": np.zeros(2)}))
+    assert big.explosion_possible and not big.vanishing_guaranteed
+    for cls in (GRU, LSTM):
+        cond = pascanu_conditions(cls.random(3, 1, rng=0))
+        assert not cond.applies and "gated" in cond.reason and "do not apply" in cond.text()
+    assert not pascanu_conditions(None).applies
+
+
+def test_lambda1_respects_the_pascanu_bound():
+    """For tanh RNNs of several gains λ₁ ≤ ln(γ σ_max(W)) (‖c_t‖ ≤ γ σ_max(W) at every step)."""
+    rng = np.random.default_rng(3)
+    for gain in (0.5, 1.0, 2.0, 4.0):
+        cell = TanhRNN.random(12, 2, gain=gain, rng=rng)
+        pred = predict(cell, rng.normal(size=(1500, 2)))
+        assert pred.lambda1 <= pred.pascanu.lambda_bound + 1e-12
+        if pred.pascanu.vanishing_guaranteed:
+            assert pred.regime == "vanishing"
+
+
+def test_prediction_for_a_problem_and_a_precomputed_spectrum():
+    """A Problem is analysed on its own data; a given spectrum is reused without a new QR run."""
+    rng = np.random.default_rng(4)
+    p = Problem.random(TanhRNN.random(8, 2, gain=0.6, rng=rng), T=800, rng=rng)
+    spec = lyapunov_spectrum(p)
+    pred = predict(p, spectrum=spec)
+    assert pred.spectrum is spec and pred.regime == "vanishing"
+    # a k = 1 frame on the same trajectory: the frames differ by a transient that decays like
+    # e^{−(λ₁−λ₂)t} during the warm-up of 80 steps, leaving an offset far below 1e-3 / step
+    assert predict(p).lambda1 == pytest.approx(spec.top, abs=1e-3)
+    with pytest.raises(InputValueError, match="options"):
+        predict(p, spectrum=spec, k=2)
+
+
+def test_summary_repr_and_html():
+    """summary() states regime, threshold, rate, horizon, τ and Pascanu; repr and HTML show the numbers."""
+    cell = TanhRNN({"W": np.diag([0.5, 0.25]), "U": np.ones((2, 1)), "b": np.zeros(2)})
+    pred = predict(cell, np.zeros((300, 1)))
+    text = pred.summary()
+    for piece in ("VANISHING", "λ₁ = -0.6931", "e^λ₁ = 0.5", "vanishing horizon", "τ = 9", "Pascanu", "|λ₁| ≤ 0.01"):
+        assert piece in text, piece
+    assert "regime='vanishing'" in repr(pred)
+    assert "<table>" in pred._repr_html_() and "vanishing" in pred._repr_html_()
+
+
+def test_validation():
+    """tol, bound and edge are checked with the argument named."""
+    J = _const(np.eye(2), 20)
+    with pytest.raises(InputValueError, match="`tol`"):
+        predict(J, tol=2.0)
+    with pytest.raises(InputValueError, match="`bound`"):
+        predict(J, bound=0.5)
+    with pytest.raises(InputValueError, match="`edge`"):
+        predict(J, edge=-1.0)
