@@ -9,11 +9,11 @@ Layers (imports point down only):
 * report layer (matplotlib, Jinja2, WeasyPrint, ziamath): `stability.report`;
 * command line: `stability.cli`.
 
-Importing `stability` loads the numeric core's entry points only.
+Importing `stability` loads nothing heavy: `stability.Problem` (NumPy/SciPy)
+is imported on first use, so that the command line starts fast.
 """
 
 from .errors import InputTypeError, InputValueError, NonFiniteError, ShapeError, StabilityError
-from .problem import Problem
 
 __version__ = "0.1.0"
 
@@ -26,3 +26,11 @@ __all__ = [
     "NonFiniteError",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    if name == "Problem":
+        from .problem import Problem
+
+        return Problem
+    raise AttributeError(f"module 'stability' has no attribute {name!r}")
