@@ -25,7 +25,7 @@ import numpy as np
 from .._validate import as_float_array, as_int, check_finite, describe
 from ..cells import LinearCell, TanhRNN
 from ..cells.base import Cell, Trace
-from ..errors import InputTypeError, InputValueError, ShapeError
+from ..errors import InputTypeError, InputValueError, NonFiniteError, ShapeError
 from ..gradients import Tape
 from ..problem import Problem
 
@@ -117,7 +117,7 @@ def _stream_chunks(cell: Cell, inputs: np.ndarray, s0: np.ndarray, size: int):
         t1 = min(T, t0 + size)
         trace = cell.forward(state, inputs[t0:t1])
         if not np.all(np.isfinite(trace.states[-1])):
-            raise InputValueError(f"the trajectory became non-finite by step {t1}; check the cell's weights and inputs.")
+            raise NonFiniteError(f"the trajectory of `system` became non-finite by step {t1}; check the weights and `data`.")
         state = trace.states[-1]
         yield t0, t1 - t0, (lambda b, trace=trace: _cell_ops(cell, trace, b))
 
