@@ -80,6 +80,14 @@ def _classes(kind: str, keep: np.ndarray, j: int):
     return keep[:j], np.arange(1, j + 1)
 
 
+def _block_diagonal(J: np.ndarray) -> np.ndarray:
+    B, d, _ = J.shape
+    out = np.zeros((B * d, B * d), dtype=J.dtype)
+    for b in range(B):
+        out[b * d : (b + 1) * d, b * d : (b + 1) * d] = J[b]
+    return out
+
+
 def directional_variance(
     cell, trace: Trace, u: np.ndarray, beta: np.ndarray, keep: np.ndarray, kind: str
 ) -> np.ndarray:
@@ -104,27 +112,27 @@ def directional_variance(
     A = 1 if kind == "independent" else T
     dtype = np.result_type(u, beta)
     C = np.zeros((A, D, D), dtype=dtype)
-    X = np.zeros((A, R, B, d), dtype=dtype)
+    X = np.zeros((A, R, D), dtype=dtype)
     V = np.zeros((A, R), dtype=dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         for j in range(T - 1, 0, -1):
             kap, nxt = _classes(kind, keep, j)
             n = len(kap)
             J = cell.jacobian(trace, j)  # (B, d, d): c_t with t = j + 1
-            Xc = np.einsum("arbm,bml->arbl", X[nxt], J)
-            C4 = C[nxt].reshape(n, B, d, B, d)
-            JtCJ = np.einsum("bij,abicm,cml->abjcl", J, C4, J, optimize=True).reshape(n, D, D)
+            Jf = J[0] if B == 1 else _block_diagonal(J)  # (D, D): one chain for the whole batch
+            Xc = X[nxt].reshape(n, R, D) @ Jf
+            JtCJ = Jf.T @ C[nxt] @ Jf
             uj = u[j].reshape(D)
             Cn = JtCJ / kap[:, None, None] + (1.0 / kap - 1.0)[:, None, None] * np.outer(uj, uj)
             bp = beta[:, j - 1].reshape(R, D)
-            bC = np.einsum("rx,axy->ary", bp, Cn)
+            bC = bp @ Cn  # (n, R, D)
             Vn = (
                 kap[:, None] * V[nxt]
                 + (1.0 - kap)[:, None] * V[0]
-                + 2.0 * np.einsum("arx,rx->ar", Xc.reshape(n, R, D), bp)
+                + 2.0 * np.einsum("arx,rx->ar", Xc, bp)
                 + np.einsum("arx,rx->ar", bC, bp)
             )
-            X[:n] = Xc + bC.reshape(n, R, B, d)
+            X[:n] = Xc + bC
             C[:n] = Cn
             V[:n] = Vn
     return V[0].copy()

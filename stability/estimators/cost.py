@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 
@@ -103,25 +104,51 @@ def _age_distribution_keep_rate(K: np.ndarray) -> np.ndarray:
     return rate
 
 
-def _expected_longest_piece(K: np.ndarray) -> float:
-    """E[longest piece] for the cut process with keep probabilities K[t-1, a-1]."""
+def _longest_cutoff(K: np.ndarray) -> int:
+    """L* with P(longest piece > L*) < 1e-18 (union bound over piece starts), at most T.
+
+    A piece starting at s (age 1) reaches length L + 1 only if L consecutive
+    keeps happen, each with probability K[t-1, age-1]; its probability is at
+    most the largest product of L consecutive keep probabilities.
+    """
     T = K.shape[0]
-    # M[L, a]: P(current age a and no piece longer than L so far), L = 0..T, a = 0..T (a=0 unused)
-    M = np.zeros((T + 1, T + 1))
+    if T <= 64:
+        return T
+    logk = np.log(np.maximum(K, 1e-300))
+    if np.all(K == K[:, :1]):  # independent: products over windows of steps
+        c = np.concatenate([[0.0], np.cumsum(logk[1:, 0])])
+        for L in range(1, T):
+            if math.log(T) + np.max(c[L:] - c[:-L]) < math.log(1e-18):
+                return L
+        return T
+    c = np.concatenate([[0.0], np.cumsum(logk[0])])  # age-dependent: S(L + 1) = Π_{a ≤ L} c(a)
+    hit = np.flatnonzero(math.log(T) + c[1:] < math.log(1e-18))
+    return int(hit[0]) + 1 if hit.size else T
+
+
+def _expected_longest_piece(K: np.ndarray) -> float:
+    """E[longest piece] for the cut process with keep probabilities K[t-1, a-1].
+
+    Dynamic programme over (L, current age a): M[L, a] = P(age a now and no piece
+    longer than L so far), for the L that matter (`_longest_cutoff`).
+    """
+    T = K.shape[0]
+    Lmax = _longest_cutoff(K)
+    A = min(T, Lmax + 1)  # ages beyond Lmax + 1 are dead in every row kept
+    M = np.zeros((Lmax + 1, A + 1))
     M[1:, 1] = 1.0
-    rows = np.arange(T + 1)[:, None]
+    rows = np.arange(Lmax + 1)[:, None]
     for t in range(2, T + 1):
-        kap = K[t - 1, : t - 1]
-        live = M[:, 1:t]
+        top = min(t, A)  # ages 1..top possible after this step
+        kap = K[t - 1, : top - 1]
+        live = M[:, 1:top]
         cont = live * kap
-        cut = live.sum(axis=1) - cont.sum(axis=1)
-        M[:, 2 : t + 1] = cont
+        cut = M[:, 1 : top + 1].sum(axis=1) - cont.sum(axis=1)
+        M[:, 2 : top + 1] = cont
         M[:, 1] = cut
-        # a piece of age a > L breaks "longest ≤ L"
-        cols = np.arange(2, t + 1)[None, :]
-        M[:, 2 : t + 1] *= cols <= rows
-    p_le = M.sum(axis=1)  # P(longest ≤ L), L = 0..T
-    return float(np.sum(1.0 - p_le[:T]))
+        M[:, 2 : top + 1] *= np.arange(2, top + 1)[None, :] <= rows  # a piece longer than L breaks the event
+    p_le = M.sum(axis=1)  # P(longest ≤ L), L = 0..Lmax
+    return float(np.sum(1.0 - p_le[: min(Lmax + 1, T)]))
 
 
 @functools.lru_cache(maxsize=256)

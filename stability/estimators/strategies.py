@@ -155,6 +155,8 @@ class Randomized:
     def __repr__(self) -> str:
         if callable(self.pi):
             pi = getattr(self.pi, "__qualname__", None) or repr(self.pi)
+        elif isinstance(self.pi, tuple) and len(self.pi) > 6:
+            pi = f"<{len(self.pi)} values in [{min(self.pi):.4g}, {max(self.pi):.4g}], #{hash(self.pi) & 0xFFFFFF:06x}>"
         else:
             pi = repr(self.pi)
         extra = ", per_sequence=True" if self.per_sequence else ""
