@@ -21,7 +21,7 @@ __all__ = ["exact", "EXACT_TRACE_BUDGET"]
 #: exactly (all p unit directions); above it the Hutchinson estimator is used.
 EXACT_TRACE_BUDGET = 4.0e9
 
-_DIRECTION_CHUNK = 1 << 22  # elements of the (R, T, B, d) tangent block held at once
+_DIRECTION_CHUNK = 1 << 25  # elements of the (R, T, B, d) tangent block held at once (256 MB)
 
 
 def _cell_layout(cell):
