@@ -43,10 +43,24 @@ key             type         meaning (range)
 ``T``           int          sequence length (2–100000)
 ==============  ===========  ==================================================
 
+``[derivation]`` -- section (a)
+
+==============  ===========  ==================================================
+``t``           int          horizon of the expansions shown and proven
+                             (1 ≤ t ≤ 8)
+``tau``         int          truncation shown in window and chunked form
+                             (1 ≤ τ ≤ t)
+``bound``       int          the lemma (5) is proven for t = 1..bound with
+                             non-commuting symbols (1–24)
+==============  ===========  ==================================================
+
 ``[spectra]`` -- section (c)
 
 ==============  ===========  ==================================================
-``exponents``   int          Lyapunov exponents computed (1 ≤ k ≤ hidden)
+``exponents``   int          Lyapunov exponents computed (1 ≤ k ≤ state size;
+                             capped at the state size of each cell)
+``steps``       int          length of the driven trajectory whose Lyapunov
+                             spectrum is estimated (100–1000000)
 ==============  ===========  ==================================================
 
 ``[strategies]`` -- section (d)
@@ -67,9 +81,22 @@ key             type         meaning (range)
 ``pi``          float        keep probability of the ξ draw (0 < π ≤ 1)
 ==============  ===========  ==================================================
 
+``[training]`` -- section (e), `stability.experiments`
+
+=====================  ===========  ===========================================
+``preset``             string       `TrainingConfig.preset`: ``"default"`` or
+                                    ``"quick"``
+``seeds``              int          training runs per strategy (1–10); their
+                                    seeds are drawn from the study's seed
+``influence_taus``     [int]        truncation lengths of the influence-
+                                    balancing task (1 ≤ τ ≤ 64; 1–16 values)
+``influence_windows``  int          SGD updates of that task (10–5000)
+=====================  ===========  ===========================================
+
 ``[quick]`` -- overrides applied by ``--quick``: sub-tables ``[quick.model]``,
-``[quick.spectra]``, ``[quick.strategies]``, ``[quick.segmentation]`` holding
-any keys of the tables above. The result is validated like a whole recipe.
+``[quick.derivation]``, ``[quick.spectra]``, ``[quick.strategies]``,
+``[quick.segmentation]``, ``[quick.training]`` holding any keys of the tables
+above. The result is validated like a whole recipe.
 
 Examples
 --------
@@ -101,8 +128,10 @@ __all__ = [
     "RecipeError",
     "Recipe",
     "ModelSpec",
+    "DerivationSpec",
     "SpectraSpec",
     "StrategiesSpec",
+    "TrainingSpec",
     "SegmentationSpec",
     "SECTIONS",
     "CELLS",
@@ -117,6 +146,7 @@ SCHEMA_VERSION = 1
 #: Section keys in the order the study shows them (SPEC/issue 7 (a)–(f)).
 SECTIONS = ("derivation", "segmentation", "spectra", "strategies", "training", "findings")
 CELLS = ("tanh", "gru", "lstm", "linear")
+PRESETS = ("default", "quick")
 
 
 class RecipeError(InputValueError):
@@ -154,7 +184,15 @@ _TABLES = {
         _Field("gains", "floats", low=0.0, low_open=True, high=100.0, max_items=12),
         _Field("T", "int", low=2, high=100_000),
     ),
-    "spectra": (_Field("exponents", "int", low=1, high=1024),),
+    "derivation": (
+        _Field("t", "int", low=1, high=8),
+        _Field("tau", "int", low=1, high=8),
+        _Field("bound", "int", low=1, high=24),
+    ),
+    "spectra": (
+        _Field("exponents", "int", low=1, high=2048),
+        _Field("steps", "int", low=100, high=1_000_000),
+    ),
     "strategies": (
         _Field("taus", "ints", low=0, high=100_000),
         _Field("pis", "floats", low=0.0, low_open=True, high=1.0),
@@ -164,6 +202,12 @@ _TABLES = {
         _Field("characters", "int", low=10, high=2000),
         _Field("tau", "int", low=1, high=2000),
         _Field("pi", "float", low=0.0, low_open=True, high=1.0),
+    ),
+    "training": (
+        _Field("preset", "str", choices=PRESETS),
+        _Field("seeds", "int", low=1, high=10),
+        _Field("influence_taus", "ints", low=1, high=64, max_items=16),
+        _Field("influence_windows", "int", low=10, high=5000),
     ),
 }
 
@@ -180,10 +224,20 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class DerivationSpec:
+    """``[derivation]``: the horizon t, the truncation τ shown, and the bound of the lemma's check."""
+
+    t: int
+    tau: int
+    bound: int
+
+
+@dataclass(frozen=True)
 class SpectraSpec:
-    """``[spectra]``: how many Lyapunov exponents section (c) computes."""
+    """``[spectra]``: Lyapunov exponents computed by section (c) and the length of their trajectory."""
 
     exponents: int
+    steps: int
 
 
 @dataclass(frozen=True)
@@ -204,7 +258,24 @@ class SegmentationSpec:
     pi: float
 
 
-_SPECS = {"model": ModelSpec, "spectra": SpectraSpec, "strategies": StrategiesSpec, "segmentation": SegmentationSpec}
+@dataclass(frozen=True)
+class TrainingSpec:
+    """``[training]``: the `stability.experiments` preset, seeds per strategy, influence-balancing settings."""
+
+    preset: str
+    seeds: int
+    influence_taus: tuple[int, ...]
+    influence_windows: int
+
+
+_SPECS = {
+    "model": ModelSpec,
+    "derivation": DerivationSpec,
+    "spectra": SpectraSpec,
+    "strategies": StrategiesSpec,
+    "segmentation": SegmentationSpec,
+    "training": TrainingSpec,
+}
 
 
 @dataclass(frozen=True)
@@ -221,9 +292,11 @@ class Recipe:
     seed: int
     sections: tuple[str, ...]
     model: ModelSpec
+    derivation: DerivationSpec
     spectra: SpectraSpec
     strategies: StrategiesSpec
     segmentation: SegmentationSpec
+    training: TrainingSpec
     quick: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
     schema: int = SCHEMA_VERSION
     source: str = dataclasses.field(default="<embedded default>", compare=False)
@@ -398,12 +471,16 @@ def _validate(raw: dict[str, Any], check: _Checker, *, prefix: str = "") -> dict
 def _cross_check(v: dict[str, Any], check: _Checker, *, prefix: str) -> None:
     model, strategies, segmentation = v["model"], v["strategies"], v["segmentation"]
     T = model["T"]
+    derivation = v["derivation"]
+    if derivation["tau"] > derivation["t"]:
+        raise check.fail(f"`{prefix}derivation.tau` must not exceed `derivation.t` = {derivation['t']}; got {derivation['tau']}.")
     for tau in strategies["taus"]:
         if tau > T:
             raise check.fail(f"`{prefix}strategies.taus` must not exceed `model.T` = {T}; got {tau}.")
-    if v["spectra"]["exponents"] > model["hidden"]:
+    state = model["hidden"] * max(2 if c == "lstm" else 1 for c in model["cells"])
+    if v["spectra"]["exponents"] > state:
         raise check.fail(
-            f"`{prefix}spectra.exponents` must not exceed `model.hidden` = {model['hidden']}; "
+            f"`{prefix}spectra.exponents` must not exceed the largest state size {state} of `model.cells`; "
             f"got {v['spectra']['exponents']}."
         )
     if segmentation["tau"] > segmentation["characters"]:

@@ -412,6 +412,9 @@ class Finding:
         The deciding number (raw; formatted with *sig* digits for display).
     unit : str
     sig : int
+    tag : str
+        Which of the chapter's claims it tests, e.g. ``"claim 3"`` (SPEC §6);
+        ``""`` for none. Section (f) groups findings by tag.
     """
 
     claim: str
@@ -420,12 +423,14 @@ class Finding:
     value: float | int | None = None
     unit: str = ""
     sig: int = 3
+    tag: str = ""
     kind: ClassVar[str] = "finding"
 
     def __post_init__(self) -> None:
         _text("claim", self.claim, empty=False, max_len=2000)
         _text("evidence", self.evidence, empty=False, max_len=4000)
         _text("unit", self.unit, max_len=40)
+        _text("tag", self.tag, max_len=40)
         try:
             verdict = Verdict(self.verdict)
         except ValueError:
@@ -449,7 +454,14 @@ class Finding:
         value = self.value
         if isinstance(value, float) and not math.isfinite(value):
             value = None
-        return {"claim": self.claim, "verdict": self.verdict.value, "evidence": self.evidence, "value": value, "unit": self.unit}
+        return {
+            "claim": self.claim,
+            "verdict": self.verdict.value,
+            "evidence": self.evidence,
+            "value": value,
+            "unit": self.unit,
+            "tag": self.tag,
+        }
 
 
 @dataclass(frozen=True)

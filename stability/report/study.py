@@ -96,6 +96,19 @@ class StudyContext:
 
         return np.random.default_rng(self.seed_sequence(key))
 
+    def model_seed(self) -> int:
+        """The seed of the study's random cells and data, shared by sections (c) and (d).
+
+        Drawn from ``SeedSequence(seed, spawn_key=(len(SECTIONS),))``, so it
+        depends on the study's seed only; both sections then analyse the same
+        problems (`stability.estimators.ProblemSpec` with this seed).
+        """
+        import numpy as np
+
+        from ..recipes import SECTIONS
+
+        return int(np.random.SeedSequence(self.seed, spawn_key=(len(SECTIONS),)).generate_state(1)[0])
+
     def seed_sequence(self, key: str) -> "np.random.SeedSequence":
         """The `SeedSequence` behind `rng` (its ``entropy`` and ``spawn_key`` go into the appendix)."""
         import numpy as np
@@ -118,13 +131,11 @@ class SectionPlan:
 
 
 def _plan() -> tuple[SectionPlan, ...]:
+    from .sections.derivation import build_derivation_section
     from .sections.findings import build_findings_section
-    from .sections.pending import (
-        build_derivation_section,
-        build_spectra_section,
-        build_strategies_section,
-        build_training_section,
-    )
+    from .sections.spectra import build_spectra_section
+    from .sections.strategies import build_strategies_section
+    from .sections.training import build_training_section
     from .sections.segmentation import build_segmentation_section
 
     return (
@@ -289,10 +300,15 @@ def _appendix(recipe: "Recipe", resolved: "Recipe", ctx: StudyContext, plan: lis
             Column("entropy", "SeedSequence entropy", kind="int"),
             Column("spawn_key", "spawn_key", kind="text"),
         ),
-        rows=tuple(
-            (f"({p.letter}) {p.key}", ctx.seed, f"({SECTIONS.index(p.key)},)") for p in plan
+        rows=(
+            *((f"({p.letter}) {p.key}", ctx.seed, f"({SECTIONS.index(p.key)},)") for p in plan),
+            ("cells and data of (c), (d)", ctx.seed, f"({len(SECTIONS)},)"),
         ),
-        caption="Each section draws from numpy.random.default_rng(SeedSequence(entropy, spawn_key=spawn_key)).",
+        caption=(
+            "Each section draws from numpy.random.default_rng(SeedSequence(entropy, spawn_key=spawn_key)); the "
+            f"problems of sections (c) and (d) use ProblemSpec(seed={ctx.model_seed()}), the first word of "
+            "the last SeedSequence's state."
+        ),
     )
     parameters = Table(
         columns=(Column("key", "Recipe key", kind="text"), Column("value", "Value used", kind="text")),

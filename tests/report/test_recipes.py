@@ -99,7 +99,7 @@ def test_sections_always_in_study_order():
         ("[segmentation]\npi = 0", "`segmentation.pi`", "0"),
         ("model = 3", "`model`", "3"),
         ("[quick.model]\nhidden = -2", "`quick.model.hidden`", "-2"),
-        ("[quick.strategies]\ntaus = [30]", "`quick.strategies.taus`", "30"),
+        ("[quick.strategies]\ntaus = [40]", "`quick.strategies.taus`", "40"),
     ],
 )
 def test_bad_values_name_key_and_value(text, key, value):

@@ -1,24 +1,18 @@
 """Section (b): the chapter's figure -- the opening of *The Time Machine* cut three ways.
 
-One time step per character. Randomized truncation (SPEC eq. 8) cuts the
-sequence before every step t >= 2 whose ξ_t is 0 (``P(ξ_t = 0) = 1 − π``);
-regular truncation, in its chunked form, cuts it into equal pieces of τ;
-full BPTT keeps one whole piece. The gradient of a step flows back only within
-its piece.
-
-The piece arithmetic below is small and self-contained; when
-``stability.experiments`` provides the same operations this module will call
-them instead.
+One time step per character. The rows come from
+`stability.experiments.segmentation_figure`: randomized truncation cut by one
+actual draw of ξ_1..ξ_T (`stability.gradients.randomized` on a problem with one
+step per character; a cut before every step t ≥ 2 whose ξ_t is 0), regular
+truncation in its chunked form (equal pieces of τ), and full BPTT (one piece).
+This module only lays the rows out and counts their pieces.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING
 
-from ...errors import InputValueError
 from ..model import Column, Equation, Figure, Paragraph, Section, Table
 from ..numbers import format_number
 
@@ -27,70 +21,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..study import SectionOutput, StudyContext
 
-__all__ = [
-    "opening_text",
-    "draw_xi",
-    "pieces_from_xi",
-    "equal_pieces",
-    "Segmentation",
-    "segment_opening",
-    "build_segmentation_section",
-]
+__all__ = ["Segmentation", "segment_opening", "build_segmentation_section"]
 
 Piece = tuple[int, int]  # [start, stop) in 0-based character positions
 
 
-def opening_text(characters: int) -> str:
-    """The first *characters* characters of *The Time Machine*, whitespace runs collapsed to one space.
-
-    >>> opening_text(16)
-    'The Time Machine'
-    """
-    text = (resources.files("stability") / "data" / "timemachine.txt").read_text(encoding="utf-8")
-    flat = re.sub(r"\s+", " ", text).strip()
-    if characters > len(flat):
-        raise InputValueError(f"`characters` must be at most {len(flat)}; got {characters}.")
-    return flat[:characters]
-
-
-def draw_xi(rng: "np.random.Generator", T: int, pi: float) -> "np.ndarray":
-    """One draw of ξ_1..ξ_T (SPEC eq. 8): ``1/π`` with probability π, else 0.
-
-    Returns a float array of shape (T,); entry ``i`` is ξ at step ``t = i + 1``.
-    """
-    import numpy as np
-
-    keep = rng.random(T) < pi
-    return np.where(keep, 1.0 / pi, 0.0)
-
-
-def pieces_from_xi(xi: "np.ndarray") -> tuple[Piece, ...]:
-    """Pieces of randomized truncation: a cut before each step t >= 2 with ξ_t = 0.
-
-    ξ_1 cuts nothing (z_0 = 0, there is no earlier step to reach).
-
-    >>> import numpy as np
-    >>> pieces_from_xi(np.array([0.0, 2.0, 0.0, 2.0, 2.0]))
-    ((0, 2), (2, 5))
-    """
-    import numpy as np
-
-    cuts = [0, *(int(i) for i in np.flatnonzero(np.asarray(xi)[1:] == 0.0) + 1), len(xi)]
-    return tuple((a, b) for a, b in zip(cuts[:-1], cuts[1:]))
-
-
-def equal_pieces(n: int, tau: int) -> tuple[Piece, ...]:
-    """Chunked regular truncation: consecutive pieces of *tau* steps (the last may be shorter).
-
-    >>> equal_pieces(7, 3)
-    ((0, 3), (3, 6), (6, 7))
-    """
-    return tuple((a, min(a + tau, n)) for a in range(0, n, tau))
-
-
 @dataclass(frozen=True)
 class Segmentation:
-    """The three cuts of one text: randomized (from *xi*), equal pieces of τ, whole."""
+    """The three cuts of one text as 0-based ``[start, stop)`` pieces, with the ξ draw behind the random row."""
 
     text: str
     xi: tuple[float, ...]
@@ -109,17 +47,19 @@ class Segmentation:
 
 
 def segment_opening(rng: "np.random.Generator", *, characters: int, tau: int, pi: float) -> Segmentation:
-    """Cut the opening *characters* of the text three ways, with one ξ draw from *rng*."""
-    text = opening_text(characters)
-    xi = draw_xi(rng, len(text), pi)
+    """Cut the opening *characters* of the text three ways (`stability.experiments.segmentation_figure`)."""
+    from ...experiments import segmentation_figure
+
+    fig = segmentation_figure(chars=characters, tau=tau, pi=pi, rng=rng)
+    random, regular, full = (tuple((a - 1, b) for a, b in row.bounds) for row in fig.rows)
     return Segmentation(
-        text=text,
-        xi=tuple(float(x) for x in xi),
-        pi=pi,
-        tau=tau,
-        random=pieces_from_xi(xi),
-        regular=equal_pieces(len(text), tau),
-        full=((0, len(text)),),
+        text=fig.text,
+        xi=tuple(float(x) for x in fig.xi),
+        pi=float(fig.pi),
+        tau=fig.tau,
+        random=random,
+        regular=regular,
+        full=full,
     )
 
 
