@@ -16,13 +16,25 @@ Exit status: 0 on success, 2 on bad input (one line on stderr, starting
 ``stability: error:``, no traceback), 130 when interrupted. Heavy modules
 (NumPy, matplotlib, SymPy, WeasyPrint, the package's layers) are imported
 inside the subcommands, so ``stability --help`` starts instantly.
+
+BLAS threads: importing this module sets ``OPENBLAS_NUM_THREADS=1`` and
+``OMP_NUM_THREADS=1`` unless the user set them, *before* NumPy is first
+imported. The products here are small (d ≤ a few hundred); OpenBLAS's extra
+threads make them many times slower, above all on shared cores.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
+import os
+
+#: Environment variables set to "1" (unless already set) before NumPy loads.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+for _name in BLAS_THREAD_VARIABLES:
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 
 __all__ = ["main", "build_parser", "CLIError"]
 
@@ -98,7 +110,11 @@ def _add_cell_options(p: argparse.ArgumentParser, *, weights: bool) -> None:
     p.add_argument("--hidden", type=_positive_int, default=None, metavar="N", help="hidden size (default: 32)")
     p.add_argument("--inputs", type=_positive_int, default=None, metavar="M", help="input size (default: 8)")
     p.add_argument("--gain", type=_positive_float, default=None, metavar="G", help="recurrent-weight gain (default: 1.0)")
-    p.add_argument("--T", dest="T", type=_positive_int, default=None, metavar="T", help="sequence length (default: 64)")
+    if weights:
+        p.add_argument("--T", dest="T", type=_positive_int, default=None, metavar="T",
+                       help="length of the driven trajectory (standard-normal inputs; default: 2000)")
+    else:
+        p.add_argument("--T", dest="T", type=_positive_int, default=None, metavar="T", help="sequence length (default: 64)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of the random weights and inputs (default: 0)")
     if weights:
         p.add_argument(
@@ -114,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Numerical stability of backpropagation through time: reports, derivations, spectra, strategies.",
-        epilog="Run 'stability COMMAND --help' for the options of a command.",
+        epilog=(
+            "Run 'stability COMMAND --help' for the options of a command. "
+            "Environment: OPENBLAS_NUM_THREADS and OMP_NUM_THREADS default to 1 (set before NumPy loads; "
+            "extra BLAS threads slow the small matrix products here down, most on shared cores); "
+            "set them yourself to override."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -143,6 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the expansion of dh_t/dw_h into b_t and products of step Jacobians c_t.",
     )
     p.add_argument("--t", dest="t", type=_positive_int, default=3, metavar="T", help="time step t to expand (default: 3)")
+    p.add_argument(
+        "--form",
+        choices=("full", "window", "chunked", "randomized", "lemma", "induction"),
+        default="full",
+        help="full: eq. (7); window/chunked: truncation at --tau; randomized: eq. (8) and E[z_t]; "
+        "lemma: eq. (5) for t = 1..T; induction: the proof of (5) for symbolic t (default: full)",
+    )
+    p.add_argument("--tau", type=_positive_int, default=2, metavar="TAU", help="truncation length of window/chunked (default: 2)")
+    p.add_argument("--kind", choices=("scalar", "matrix"), default="scalar",
+                   help="commuting scalars or ordered (non-commuting) matrices (default: scalar)")
     p.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
 
     p = sub.add_parser(
@@ -151,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Lyapunov spectrum and the explode/vanish prediction for a cell given by gain and size, or by weights.",
     )
     _add_cell_options(p, weights=True)
+    p.add_argument("--exponents", type=_positive_int, default=None, metavar="K",
+                   help="Lyapunov exponents computed (default: up to 8)")
 
     p = sub.add_parser(
         "compare",

@@ -114,18 +114,46 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- layers not wired yet
-
-
-def _not_available(command: str, layer: str, module: str) -> UsageProblem:
-    from ..report.study import layer_status
-
-    return UsageProblem(f"`{command}` is not available yet: {layer_status(module, layer)}.")
+# --------------------------------------------------------------------------- derive
 
 
 def derive(args: argparse.Namespace) -> int:
-    """``stability derive``: symbolic expansion (needs the symbolic layer wired in)."""
-    raise _not_available("stability derive", "the symbolic layer", "stability.symbolic")
+    """``stability derive``: a symbolic expansion (SPEC eqs. 5, 7, 8) printed as text or LaTeX, with its proof."""
+    with bad_input(validating=True):
+        from .. import symbolic
+
+        if args.form == "full":
+            obj = symbolic.expand(args.t, kind=args.kind)
+        elif args.form in ("window", "chunked"):
+            obj = symbolic.truncated(args.t, args.tau, mode=args.form, kind=args.kind)
+        elif args.form == "randomized":
+            obj = symbolic.randomized(args.t, kind=args.kind)
+        elif args.form == "lemma":
+            obj = symbolic.lemma(args.t, kind=args.kind)
+        else:
+            obj = symbolic.induction_step()
+    check = obj.verify()
+    if args.latex:
+        print(obj.latex())
+    else:
+        print(obj)
+        if args.form == "randomized":
+            print(obj.expectation())
+    print(("% " if args.latex else "") + str(check))
+    return 0
+
+
+# --------------------------------------------------------------------------- spectrum, compare
+
+
+def _random_cell(args: argparse.Namespace):
+    from ..cells import GRU, LSTM, LinearCell, TanhRNN
+
+    kinds = {"tanh": TanhRNN, "gru": GRU, "lstm": LSTM, "linear": LinearCell}
+    hidden = args.hidden if args.hidden is not None else 32
+    inputs = args.inputs if args.inputs is not None else 8
+    gain = args.gain if args.gain is not None else 1.0
+    return kinds[args.cell].random(hidden, inputs, gain=gain, rng=args.seed)
 
 
 def load_weights(path: str) -> dict[str, Any]:
@@ -153,18 +181,67 @@ def load_weights(path: str) -> dict[str, Any]:
 
 
 def spectrum(args: argparse.Namespace) -> int:
-    """``stability spectrum``: stability prediction for a cell (needs the spectra layer wired in)."""
-    if args.weights is not None:
-        given = [f"--{n}" for n in ("hidden", "inputs", "gain") if getattr(args, n) is not None]
-        if given:
-            raise UsageProblem(f"--weights fixes the cell's sizes and gain; drop {', '.join(given)}.")
-        load_weights(args.weights)
-    raise _not_available("stability spectrum", "the spectra layer", "stability.spectra")
+    """``stability spectrum``: the stability prediction (`stability.spectra.predict`) for a cell."""
+    import numpy as np
+
+    with bad_input(validating=True):
+        if args.weights is not None:
+            given = [f"--{n}" for n in ("hidden", "inputs", "gain") if getattr(args, n) is not None]
+            if given:
+                raise UsageProblem(f"--weights fixes the cell's sizes and gain; drop {', '.join(given)}.")
+            from ..cells import GRU, LSTM, LinearCell, TanhRNN
+
+            kinds = {"tanh": TanhRNN, "gru": GRU, "lstm": LSTM, "linear": LinearCell}
+            cell = kinds[args.cell](load_weights(args.weights))
+        else:
+            cell = _random_cell(args)
+        steps = args.T if args.T is not None else 2000
+        if steps < 100:
+            raise UsageProblem(f"--T must be at least 100 steps for a Lyapunov estimate; got {steps}.")
+        k = min(args.exponents if args.exponents is not None else 8, cell.state_size)
+        inputs = np.random.default_rng(args.seed).normal(size=(steps, cell.input_size))
+    from ..spectra import lyapunov_spectrum, predict
+
+    with bad_input(validating=False):
+        spectrum_ = lyapunov_spectrum(cell, inputs, k=k, rng=args.seed)
+        prediction = predict(cell, inputs, spectrum=spectrum_)
+    print(prediction.summary())
+    print("  " + repr(spectrum_))
+    return 0
 
 
 def compare(args: argparse.Namespace) -> int:
-    """``stability compare``: the strategy table (needs the estimator layer wired in)."""
+    """``stability compare``: exact bias, variance, MSE and cost of every strategy (`stability.estimators`)."""
     T = args.T if args.T is not None else 64
     if args.taus is not None and max(args.taus) > T:
         raise UsageProblem(f"--taus must not exceed --T = {T}; got {max(args.taus)}.")
-    raise _not_available("stability compare", "the estimator layer", "stability.estimators")
+    with bad_input(validating=True):
+        from ..estimators import ProblemSpec
+
+        spec = ProblemSpec(
+            cell=args.cell,
+            hidden=args.hidden if args.hidden is not None else 32,
+            inputs=args.inputs if args.inputs is not None else 8,
+            T=T,
+            gain=args.gain if args.gain is not None else 1.0,
+            seed=args.seed,
+        )
+        problem = spec.build()
+        taus = args.taus if args.taus is not None else tuple(t for t in (0, 1, 2, 4, 8, 16, 32) if t < T)
+        pis = args.pis if args.pis is not None else (0.25, 0.5, 0.75, 1.0)
+    from ..report.sections._regimes import Regime
+    from ..report.sections.strategies import compare as compare_strategies
+    from ..report.sections.strategies import comparison_table
+
+    with bad_input(validating=False):
+        result = compare_strategies(Regime(spec.cell, spec.gain, spec, problem), taus=tuple(sorted(taus)),
+                                    pis=tuple(sorted(pis)), draws=0, rng=None)
+    table = comparison_table(result)
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv())
+    elif args.format == "json":
+        print(table.to_json())
+    else:
+        print(table.caption)
+        sys.stdout.write(table.to_text())
+    return 0

@@ -132,23 +132,73 @@ def test_report_seed_override(capsys, tmp_path, small_recipe):
     assert data["meta"]["Seed"] == "123"
 
 
-# --------------------------------------------------------------------------- not yet wired
+# --------------------------------------------------------------------------- derive, spectrum, compare
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["derive"],
-        ["derive", "--latex", "--t", "4"],
-        ["spectrum", "--cell", "gru", "--hidden", "8", "--gain", "1.5", "--seed", "1"],
-        ["compare", "--format", "csv", "--taus", "1,2,4", "--pis", "0.5,1"],
-    ],
-)
-def test_unwired_subcommands_say_so(capsys, argv):
-    """Subcommands whose layers are not wired yet exit 2 with one 'not available yet' line."""
-    status, out, err = _run(capsys, argv)
-    _assert_one_line_error(status, out, err)
-    assert "not available yet" in err
+def test_derive_prints_expansion_and_proof(capsys):
+    """`derive` prints eq. (7) at t and the symbolic layer's verdict; --latex prints its LaTeX."""
+    from stability import symbolic
+
+    status, out, err = _run(capsys, ["derive", "--t", "4"])
+    assert status == 0 and err == ""
+    assert out.splitlines()[-1] == str(symbolic.expand(4).verify()) and out.splitlines()[-1].startswith("proved")
+    status, out, _ = _run(capsys, ["derive", "--t", "5", "--form", "chunked", "--tau", "2", "--kind", "matrix", "--latex"])
+    assert status == 0
+    assert out.splitlines()[0] == symbolic.truncated(5, 2, mode="chunked", kind="matrix").latex()
+    assert out.splitlines()[1].startswith("% proved")
+
+
+@pytest.mark.parametrize("form", ["window", "randomized", "lemma", "induction"])
+def test_derive_forms(capsys, form):
+    """Every form of `derive` runs and ends with a proved verdict."""
+    status, out, _ = _run(capsys, ["derive", "--t", "3", "--form", form])
+    assert status == 0 and out.splitlines()[-1].startswith("proved")
+
+
+def test_spectrum_prints_the_prediction(capsys):
+    """`spectrum` prints predict().summary() for the cell it builds: same λ₁ as the spectra layer."""
+    from stability.cells import TanhRNN
+    from stability.spectra import lyapunov_spectrum
+
+    status, out, err = _run(capsys, ["spectrum", "--hidden", "6", "--inputs", "3", "--gain", "0.5", "--T", "400",
+                                     "--seed", "4", "--exponents", "2"])
+    assert status == 0 and err == ""
+    cell = TanhRNN.random(6, 3, gain=0.5, rng=4)
+    ref = lyapunov_spectrum(cell, np.random.default_rng(4).normal(size=(400, 3)), k=2, rng=4)
+    assert f"λ₁ = {ref.top:.4g}" in out and "regime: VANISHING" in out
+
+
+def test_spectrum_from_weights(capsys, tmp_path):
+    """`spectrum --weights` builds the cell from the .npz arrays (here a contracting tanh cell)."""
+    path = tmp_path / "w.npz"
+    np.savez(path, W=0.3 * np.eye(4), U=np.ones((4, 2)), b=np.zeros(4))
+    status, out, _ = _run(capsys, ["spectrum", "--weights", str(path), "--T", "300"])
+    assert status == 0 and "hidden=4, inputs=2" in out and "vanishing guaranteed" in out
+
+
+def test_compare_json_matches_the_estimators(capsys):
+    """`compare --format json` holds the exact statistics of stability.estimators for the same problem."""
+    from stability.estimators import ProblemSpec, Randomized, Truncated, exact
+
+    status, out, _ = _run(capsys, ["compare", "--format", "json", "--hidden", "4", "--inputs", "2", "--T", "12",
+                                   "--gain", "1.5", "--seed", "3", "--taus", "2,4", "--pis", "0.5"])
+    assert status == 0
+    rows = json.loads(out)["rows"]
+    problem = ProblemSpec(hidden=4, inputs=2, T=12, gain=1.5, seed=3).build()
+    chunked = next(r for r in rows if r["form"] == "chunked" and r["tau"] == 4)
+    assert chunked["relative_bias"] == exact(problem, Truncated(4, mode="chunked")).relative_bias
+    randomized = next(r for r in rows if r["strategy"] == "randomized")
+    ref = exact(problem, Randomized(0.5))
+    assert randomized["relative_variance"] == ref.variance / ref.gradient.norm() ** 2
+    assert [r["strategy"] for r in rows].count("truncated") == 4 and rows[-1]["strategy"] == "full"
+
+
+def test_compare_table_and_csv(capsys):
+    """`compare` prints an aligned table by default and CSV with --format csv."""
+    status, out, _ = _run(capsys, ["compare", "--hidden", "3", "--T", "10"])
+    assert status == 0 and "Rel. MSE" in out and out.splitlines()[-1].startswith("full")
+    status, out, _ = _run(capsys, ["compare", "--hidden", "3", "--T", "10", "--format", "csv"])
+    assert status == 0 and out.splitlines()[0].startswith("strategy,form,tau,pi,relative_bias")
 
 
 # --------------------------------------------------------------------------- bad input
@@ -173,6 +223,13 @@ def test_unwired_subcommands_say_so(capsys, argv):
         ["compare", "--taus", "1,x"],
         ["compare", "--taus", "1,100", "--T", "16"],
         ["compare", "--format", "xml"],
+        ["derive", "--t", "500"],
+        ["derive", "--form", "chunked", "--tau", "0"],
+        ["derive", "--form", "sideways"],
+        ["derive", "--kind", "tensor"],
+        ["spectrum", "--T", "50"],
+        ["spectrum", "--exponents", "0"],
+        ["compare", "--cell", "gru", "--gain", "-1"],
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(capsys, argv):
@@ -310,3 +367,28 @@ def test_parser_is_cheap_to_build():
     parser = build_parser()
     text = parser.format_help()
     assert all(c in text for c in ("report", "derive", "spectrum", "compare"))
+
+
+def test_weights_with_wrong_names_exit_2(capsys, tmp_path):
+    """Weights whose names do not fit the cell kind exit 2 with one line."""
+    path = tmp_path / "w.npz"
+    np.savez(path, weight_hh=np.eye(3))
+    _assert_one_line_error(*_run(capsys, ["spectrum", "--weights", str(path)]))
+
+
+def test_blas_threads_default_to_one():
+    """The CLI sets OPENBLAS_NUM_THREADS/OMP_NUM_THREADS to 1 before NumPy loads, unless the user set them."""
+    code = (
+        "import os, sys\n"
+        "import stability.cli\n"
+        "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'], 'numpy' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.stdout.split() == ["1", "1", "False"]
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.stdout.split() == ["2", "1", "False"]
+    script = shutil.which("stability")
+    command = [script, "--help"] if script else [sys.executable, "-m", "stability.cli", "--help"]
+    assert "OPENBLAS_NUM_THREADS" in subprocess.run(command, capture_output=True, text=True, timeout=60).stdout

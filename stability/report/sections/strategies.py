@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..study import SectionOutput, StudyContext
     from ._regimes import Regime
 
-__all__ = ["RegimeStrategies", "compare", "build_strategies_section", "WORKS_WELL", "UNBIASED"]
+__all__ = ["RegimeStrategies", "compare", "comparison_table", "build_strategies_section", "WORKS_WELL", "UNBIASED"]
 
 #: Claim 2's rule: truncation "works well" when its relative bias at the middle τ is at most this.
 WORKS_WELL = 0.1
@@ -448,3 +448,42 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
     summaries = tuple(r.equal_cost.sentence() for r in results if r.equal_cost is not None and r.equal_cost.pairs)
     section = Section(title="The strategies compared: bias, variance, MSE and cost", id="strategies", blocks=tuple(blocks))
     return SectionOutput(section=section, findings=tuple(findings), summaries=summaries)
+
+
+def comparison_table(result: RegimeStrategies) -> Table:
+    """One problem's exact statistics of every strategy as a table (what ``stability compare`` prints).
+
+    Columns: strategy, form, τ, π, relative bias, relative variance, relative
+    MSE, cosine, expected backward steps and peak states (raw numbers; CSV and
+    JSON keep full precision).
+    """
+    g = result.gradient_norm
+    rows = []
+    for form, items in (("window", result.window), ("chunked", result.chunked)):
+        for tau, s in items:
+            rows.append(("truncated", form, tau, None, s.relative_bias, 0.0, s.mse / g**2, s.cosine,
+                         s.cost.backward_steps, s.cost.peak_states))
+    for pi, s, _ in result.randomized:
+        rows.append(("randomized", "", None, pi, s.relative_bias, s.variance / g**2, s.mse / g**2, s.cosine,
+                     s.cost.backward_steps, s.cost.peak_states))
+    rows.append(("full", "", None, None, 0.0, 0.0, 0.0, 1.0, result.full_cost.backward_steps,
+                 result.full_cost.peak_states))
+    return Table(
+        columns=(
+            Column("strategy", "Strategy", kind="text"),
+            Column("form", "Form", kind="text"),
+            Column("tau", "τ", kind="int"),
+            Column("pi", "π", sig=3),
+            Column("relative_bias", "Rel. bias"),
+            Column("relative_variance", "Rel. variance"),
+            Column("relative_mse", "Rel. MSE"),
+            Column("cosine", "cos(E Ĝ, G)", sig=4),
+            Column("backward_steps", "Backward steps", sig=4),
+            Column("peak_states", "Peak states", sig=4),
+        ),
+        rows=tuple(rows),
+        caption=(
+            f"{result.regime.label}, T = {result.full_cost.forward_steps}: exact statistics relative to the exact "
+            f"gradient (‖G‖ = {format_number(g, sig=4)}) and expected cost per sequence."
+        ),
+    )
