@@ -85,6 +85,12 @@ class Trace:
     def length(self) -> int:
         return self.inputs.shape[0]
 
+    @property
+    def previous(self) -> np.ndarray:
+        """``states[:-1]``: the state each step starts from, so that ``previous[k]``
+        lines up with ``inputs[k]`` for an int, a slice or an index array k."""
+        return self.states[:-1]
+
 
 class Cell(abc.ABC):
     """Abstract recurrent cell; see the module docstring for the protocol.
@@ -238,7 +244,7 @@ class Cell(abc.ABC):
 
         Cells override this with a closed form where one is cheaper.
         """
-        s = trace.states[k]
+        s = trace.previous[k]
         x = trace.inputs[k]
         self._require_real("jvp")
         return np.imag(self._step(self._params, s + 1j * _EPS_COMPLEX_STEP * v, x)) / _EPS_COMPLEX_STEP
@@ -251,7 +257,7 @@ class Cell(abc.ABC):
             t = tangent.get(name)
             p = self._params[name]
             params[name] = p if t is None else p + 1j * _EPS_COMPLEX_STEP * np.asarray(t)
-        s = trace.states[k]
+        s = trace.previous[k]
         x = trace.inputs[k]
         return np.imag(self._step(params, s.astype(complex), x)) / _EPS_COMPLEX_STEP
 
@@ -261,7 +267,7 @@ class Cell(abc.ABC):
         Built from VJPs with the unit vectors (cells override with closed forms).
         """
         d = self.state_size
-        s = trace.states[k]
+        s = trace.previous[k]
         batch_shape = s.shape[:-1]
         eye = np.broadcast_to(np.eye(d, dtype=s.dtype), batch_shape + (d, d))
         rows = []

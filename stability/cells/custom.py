@@ -105,7 +105,7 @@ class CustomCell(Cell):
         return Trace(states=states, inputs=xs, cache={})
 
     def _folded(self, trace, k):
-        s = trace.states[k]
+        s = trace.previous[k]
         x = trace.inputs[k]
         lead = s.shape[:-1]
         return s.reshape(-1, s.shape[-1]), x.reshape(-1, x.shape[-1]), lead

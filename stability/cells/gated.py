@@ -133,7 +133,7 @@ class GRU(_Gated):
     def _local(self, trace, k, a):
         c = trace.cache
         r, z, nn, hn = c["r"][k], c["z"][k], c["n"][k], c["hn"][k]
-        h = trace.states[k]
+        h = trace.previous[k]
         dn_pre = a * (1.0 - z) * (1.0 - nn * nn)
         dz_pre = a * (h - nn) * z * (1.0 - z)
         dr_pre = dn_pre * hn * r * (1.0 - r)
@@ -152,7 +152,7 @@ class GRU(_Gated):
     def jacobian(self, trace, k):
         c = trace.cache
         r, z, nn, hn = c["r"][k], c["z"][k], c["n"][k], c["hn"][k]
-        h = trace.states[k]
+        h = trace.previous[k]
         n = self.hidden_size
         W = self._params["weight_hh"]
         Wr, Wz, Wn = W[:n], W[n : 2 * n], W[2 * n :]
@@ -230,7 +230,7 @@ class LSTM(_Gated):
         gk = trace.cache["gates"][k]
         tc = trace.cache["tanh_c"][k]
         i, f, g, o = gk[..., :n], gk[..., n : 2 * n], gk[..., 2 * n : 3 * n], gk[..., 3 * n :]
-        c_prev = trace.states[k][..., n:]
+        c_prev = trace.previous[k][..., n:]
         ah, ac = a[..., :n], a[..., n:]
         dc = ac + ah * o * (1.0 - tc * tc)
         delta = np.concatenate(
@@ -248,7 +248,7 @@ class LSTM(_Gated):
         gk = trace.cache["gates"][k]
         tc = trace.cache["tanh_c"][k]
         i, f, g, o = gk[..., :n], gk[..., n : 2 * n], gk[..., 2 * n : 3 * n], gk[..., 3 * n :]
-        c_prev = trace.states[k][..., n:]
+        c_prev = trace.previous[k][..., n:]
         W = self._params["weight_hh"]
         Wi, Wf, Wg, Wo = W[:n], W[n : 2 * n], W[2 * n : 3 * n], W[3 * n :]
         col = lambda v: v[..., :, None]  # noqa: E731  (row scaling)

@@ -90,7 +90,7 @@ class _Elman(Cell):
         return trace.cache["dact"][k] * (v @ self._params["W"].T)
 
     def param_jvp(self, trace, k, tangent):
-        prev = trace.states[k]
+        prev = trace.previous[k]
         x = trace.inputs[k]
         z = 0.0
         if tangent.get("W") is not None:

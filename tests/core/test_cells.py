@@ -122,3 +122,21 @@ def test_random_weights_have_the_stated_scale():
     se = (g * g / n) * np.sqrt(2.0 / W.size)
     assert abs(var - g * g / n) < 4 * se
     assert not W.flags.writeable
+
+
+@pytest.mark.parametrize("name", CELL_NAMES)
+def test_every_derivative_accepts_all_steps_at_once(name):
+    """jvp, vjp, param_jvp and jacobian over slice(None) equal the per-step results stacked."""
+    cell = make_cell(name)
+    tr = _trace(cell, T=4)
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(4, 2, cell.state_size))
+    dw = {n: rng.normal(size=p.shape) for n, p in cell.params.items()}
+    checks = {
+        "jvp": (cell.jvp(tr, slice(None), v), [cell.jvp(tr, k, v[k]) for k in range(4)]),
+        "vjp": (cell.vjp(tr, slice(None), v)[0], [cell.vjp(tr, k, v[k])[0] for k in range(4)]),
+        "param_jvp": (cell.param_jvp(tr, slice(None), dw), [cell.param_jvp(tr, k, dw) for k in range(4)]),
+        "jacobian": (cell.jacobian(tr, slice(None)), [cell.jacobian(tr, k) for k in range(4)]),
+    }
+    for what, (batched, single) in checks.items():
+        np.testing.assert_allclose(batched, np.stack(single), rtol=1e-13, atol=1e-15, err_msg=what)
