@@ -41,7 +41,7 @@ import math
 import numpy as np
 from scipy import optimize
 
-from .. import gradients
+from .. import estimators, gradients
 from .._validate import as_int, check_choice, describe
 from ..errors import InputValueError
 
@@ -78,9 +78,8 @@ def matched_pi(T: int, tau: int) -> float:
 def artbp_expected_cost(T: int, alpha: float, scale: float) -> float:
     """Exact expected backward steps of ARTBP over T steps with ``power_law_keep(alpha, scale)``.
 
-    The piece age ``A`` is a Markov chain (A = 1 at the first step; it grows
-    by one with probability c(A) and returns to 1 otherwise), so
-    ``E C = Σ_{k=1}^{T−1} Σ_a P(A_k = a) c(a)``, O(T²) work.
+    The piece age is a Markov chain, so ``E C = Σ_{k=1}^{T−1} Σ_a P(A_k = a) c(a)``
+    exactly; computed by `stability.estimators.expected_cost`.
 
     Examples
     --------
@@ -88,18 +87,7 @@ def artbp_expected_cost(T: int, alpha: float, scale: float) -> float:
     1.708333
     """
     T = as_int("T", T, minimum=1)
-    c = gradients.power_law_keep(alpha, scale)(np.arange(1, T + 1))
-    p = np.zeros(T)
-    p[0] = 1.0
-    total = 0.0
-    for _ in range(1, T):
-        kept = p * c
-        total += kept.sum()
-        p_new = np.zeros(T)
-        p_new[1:] = kept[:-1]
-        p_new[0] = (p * (1.0 - c)).sum()  # kept[-1] = 0: the age after k steps is at most k + 1
-        p = p_new
-    return float(total)
+    return float(estimators.expected_cost(estimators.ARTBP(estimators.PowerLawKeep(alpha, scale)), T).backward_steps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,16 +133,20 @@ class Strategy:
             return f"artbp α={self.alpha:g} s={self.scale:.3g}"
         return "full"
 
+    def estimator(self) -> estimators.Strategy:
+        """The same strategy as a `stability.estimators` value (for exact statistics and cost)."""
+        if self.kind == "full":
+            return estimators.Full()
+        if self.kind == "truncated":
+            return estimators.Truncated(self.tau, mode="chunked")
+        if self.kind == "randomized":
+            return estimators.Randomized(self.pi)
+        return estimators.ARTBP(estimators.PowerLawKeep(self.alpha, self.scale))
+
     def expected_cost(self, T: int) -> float:
         """Expected backward steps (Jacobian products) per window of T steps."""
         T = as_int("T", T, minimum=1)
-        if self.kind == "full":
-            return float(T - 1)
-        if self.kind == "truncated":
-            return float(T - math.ceil(T / self.tau))
-        if self.kind == "randomized":
-            return self.pi * (T - 1)
-        return artbp_expected_cost(T, self.alpha, self.scale)
+        return float(estimators.expected_cost(self.estimator(), T).backward_steps)
 
     def gradient(self, tape: gradients.Tape, rng: np.random.Generator) -> tuple[gradients.Gradient, int]:
         """The estimate on one window and its realised backward-step cost.
