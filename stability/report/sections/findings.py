@@ -65,17 +65,25 @@ def build_findings_section(ctx: "StudyContext") -> "SectionOutput":
         verdict = overall(tests)
         counts = [sum(f.verdict is v for f in tests) for v in (Verdict.SUPPORTED, Verdict.NOT_SUPPORTED, Verdict.INCONCLUSIVE)]
         rows.append((tag.capitalize(), text, verdict.value, *counts))
-        deciding = "; ".join(
-            f"{f.claim.rstrip('.')} — {f.verdict.value}" + (f" ({f.display_value})" if f.value is not None else "")
-            for f in tests
-        )
         verdict_blocks.append(
             Finding(
                 claim=f"{tag.capitalize()}: {text}",
                 verdict=verdict,
-                evidence=f"{len(tests)} test{'s' if len(tests) != 1 else ''} in this run: {deciding}. Tests supporting it:",
+                evidence=(
+                    f"{len(tests)} test{'s' if len(tests) != 1 else ''} in this run, listed below with the number "
+                    "that decides each. Tests supporting it:"
+                ),
                 value=counts[0],
                 tag=tag,
+            )
+        )
+        verdict_blocks.append(
+            Bullets(
+                tuple(
+                    f"**{f.verdict.label}**: {f.claim.rstrip('.')}"
+                    + (f" — {f.display_value}" if f.value is not None else "")
+                    for f in tests
+                )
             )
         )
     blocks.append(

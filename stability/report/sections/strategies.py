@@ -68,7 +68,7 @@ def compare(regime: "Regime", *, taus, pis, draws: int, rng) -> RegimeStrategies
         mc = monte_carlo(tape, strategy, draws, rng=rng, progress=False) if pi < 1 and draws >= 2 else None
         randomized.append((pi, exact(tape, strategy), mc))
     matched = [tau for tau in taus if 2 <= tau < T]
-    equal = compare_at_equal_cost(tape, taus=matched, label=regime.label, gain=regime.gain) if matched else None
+    equal = compare_at_equal_cost(tape, taus=matched, label=regime.label.split(",")[0], gain=regime.gain) if matched else None
     cached = int(tape.trace.states.nbytes + sum(a.nbytes for a in tape.trace.cache.values()))
     return RegimeStrategies(
         regime=regime,
@@ -187,7 +187,8 @@ def _cost_figure(results: list[RegimeStrategies]):
             ax.set_yscale("log")
             ax.set_title(r.regime.label, fontsize=8.5)
             label_axes(ax, x="expected backward steps", y="relative MSE" if i % cols == 0 else "")
-        axes[0].legend(loc="lower left", fontsize=6.5)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=7.5)
         return fig
 
     return make
