@@ -86,6 +86,8 @@ key             type         meaning (range)
 =====================  ===========  ===========================================
 ``preset``             string       `TrainingConfig.preset`: ``"default"`` or
                                     ``"quick"``
+``cell``               string       the language model's cell: ``"tanh"`` or
+                                    ``"gru"``
 ``seeds``              int          training runs per strategy (1–10); their
                                     seeds are drawn from the study's seed
 ``influence_taus``     [int]        truncation lengths of the influence-
@@ -205,6 +207,7 @@ _TABLES = {
     ),
     "training": (
         _Field("preset", "str", choices=PRESETS),
+        _Field("cell", "str", choices=("tanh", "gru")),
         _Field("seeds", "int", low=1, high=10),
         _Field("influence_taus", "ints", low=1, high=64, max_items=16),
         _Field("influence_windows", "int", low=10, high=5000),
@@ -263,6 +266,7 @@ class TrainingSpec:
     """``[training]``: the `stability.experiments` preset, seeds per strategy, influence-balancing settings."""
 
     preset: str
+    cell: str
     seeds: int
     influence_taus: tuple[int, ...]
     influence_windows: int

@@ -99,7 +99,7 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
 
     spec = ctx.recipe.training
     seeds = training_seeds(ctx, spec.seeds)
-    config = TrainingConfig.preset(spec.preset).replace(seeds=seeds)
+    config = TrainingConfig.preset(spec.preset).replace(seeds=seeds, cell=spec.cell)
     result = run_experiment(config)
     summary = result.summary()
     verdict = result.verdict()
