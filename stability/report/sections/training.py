@@ -72,6 +72,9 @@ def _figure(result: Any):
                         markersize=3, color=colour, label=label)
                 ax.fill_between(x, lo, hi, color=colour, alpha=0.15, linewidth=0)
             ax.set_yscale("log")
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(4))
             label_axes(ax, x=xlabel, x_unit=unit, y="held-out perplexity" if ax is axes[0] else "")
         axes[0].legend(loc="upper right", fontsize=7.5)
         return fig
