@@ -6,7 +6,8 @@
 * `product_spectrum` — per-lag singular values (and eigenvalues) of
   c_{i+k} ⋯ c_{i+1}, exact in log space (the report's figure);
 * `predict` — regime, e^{λ₁}, horizons, recommended τ, Pascanu et al.;
-* `check` — the prediction against the measured per-lag gradient norms.
+* `check` — the prediction against the measured per-lag gradient norms;
+* `initial_state_sensitivity` — how much a small change of h_0 moves the gradient.
 
 All of them accept a cell with inputs (or a trace), a `Problem`, a `Tape`,
 an array of Jacobians or a callable ``t -> c_t``.
@@ -16,6 +17,7 @@ from .check import Agreement, check
 from .lyapunov import LyapunovSpectrum, linear_exponents, lyapunov_spectrum
 from .prediction import PascanuConditions, Prediction, pascanu_conditions, predict
 from .products import ProductSpectrum, product_spectrum
+from .sensitivity import initial_state_sensitivity
 
 __all__ = [
     "lyapunov_spectrum",
@@ -29,4 +31,5 @@ __all__ = [
     "PascanuConditions",
     "check",
     "Agreement",
+    "initial_state_sensitivity",
 ]

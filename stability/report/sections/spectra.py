@@ -55,26 +55,20 @@ class RegimeSpectra:
 
 
 def sensitivity(problem: Any, direction: Any, *, tau: int, delta: float = DELTA) -> tuple[float, float, float]:
-    """Relative gradient change per unit change of h_0, for full BPTT and chunked truncation at τ.
+    """`spectra.initial_state_sensitivity` for full BPTT and chunked truncation at τ.
 
-    ``A = (‖G(h_0 + δu) − G(h_0)‖ / ‖G(h_0)‖) / δ`` with u a unit vector (shape (d,)
-    or (B, d)). Returns ``(A_full, A_truncated, linearity)``; *linearity* is
-    A_full at δ divided by A_full at δ/10 (≈ 1 when δ is in the linear range).
+    Returns ``(A_full, A_truncated, linearity)``; *linearity* is A_full at δ
+    divided by A_full at δ/10 (≈ 1 when δ is in the linear range).
     """
-    import numpy as np
-
     from ... import gradients
+    from ...spectra import initial_state_sensitivity
 
-    def change(strategy, step: float) -> float:
-        moved = problem.with_data(problem.inputs, problem.targets, problem.initial_state + step * direction)
-        a, b = strategy(problem).vector(), strategy(moved).vector()
-        return float(np.linalg.norm(b - a) / np.linalg.norm(a) / step)
+    def amp(step: float, estimate=gradients.full) -> float:
+        return initial_state_sensitivity(problem, direction, delta=step, estimate=estimate)
 
-    full = gradients.full
-    trunc = lambda p: gradients.truncated(p, tau, mode="chunked")  # noqa: E731
-    a_full = change(full, delta)
-    a_small = change(full, delta / 10)
-    return a_full, change(trunc, delta), (a_full / a_small if a_small > 0 else math.nan)
+    a_full, a_small = amp(delta), amp(delta / 10)
+    a_trunc = amp(delta, lambda p: gradients.truncated(p, tau, mode="chunked"))
+    return a_full, a_trunc, (a_full / a_small if a_small > 0 else math.nan)
 
 
 def analyse(regime: "Regime", inputs: Any, *, exponents: int, tau: int, rng: Any) -> RegimeSpectra:
