@@ -22,8 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import scipy.linalg
@@ -33,15 +34,12 @@ from stability.cells import TanhRNN
 from stability.spectra import lyapunov_spectrum
 from stability.spectra._threads import limit_blas_threads
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_time  # noqa: E402
+
 
 def median(fn, repeat):
-    fn()  # warm-up run
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(fn, repeat=repeat, warmup=1)
 
 
 def qr_variants(n, repeat):
