@@ -244,10 +244,9 @@ class Cell(abc.ABC):
 
         Cells override this with a closed form where one is cheaper.
         """
-        s = trace.previous[k]
-        x = trace.inputs[k]
         self._require_real("jvp")
-        return np.imag(self._step(self._params, s + 1j * _EPS_COMPLEX_STEP * v, x)) / _EPS_COMPLEX_STEP
+        s = trace.previous[k] + 1j * _EPS_COMPLEX_STEP * v
+        return np.imag(self._folded_step(self._params, s, trace.inputs[k])) / _EPS_COMPLEX_STEP
 
     def param_jvp(self, trace: Trace, k, tangent: Mapping[str, np.ndarray]) -> np.ndarray:
         """``b_{k+1} dw`` for a parameter tangent (mapping name -> array), complex step."""
@@ -257,9 +256,14 @@ class Cell(abc.ABC):
             t = tangent.get(name)
             p = self._params[name]
             params[name] = p if t is None else p + 1j * _EPS_COMPLEX_STEP * np.asarray(t)
-        s = trace.previous[k]
-        x = trace.inputs[k]
-        return np.imag(self._step(params, s.astype(complex), x)) / _EPS_COMPLEX_STEP
+        s = trace.previous[k].astype(complex)
+        return np.imag(self._folded_step(params, s, trace.inputs[k])) / _EPS_COMPLEX_STEP
+
+    def _folded_step(self, params, s: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """`_step` on states (..., d) and inputs (..., m): leading axes folded into one
+        batch axis, so a step written for (B, d) arrays also serves many steps at once."""
+        out = self._step(params, s.reshape(-1, s.shape[-1]), x.reshape(-1, x.shape[-1]))
+        return out.reshape(s.shape)
 
     def jacobian(self, trace: Trace, k) -> np.ndarray:
         """The step Jacobian ``c_{k+1} = ∂s_{k+1}/∂s_k``, shape (..., B, d, d).

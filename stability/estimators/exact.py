@@ -49,11 +49,7 @@ def _beta(cell, trace, tangents: list[dict], T: int) -> np.ndarray:
     for r, tan in enumerate(tangents):
         if not tan:
             continue
-        try:
-            out[r] = cell.param_jvp(trace, ks, tan)
-        except (ValueError, TypeError):  # a cell whose step is batched over one leading axis only
-            for k in range(T):
-                out[r, k] = cell.param_jvp(trace, k, tan)
+        out[r] = cell.param_jvp(trace, ks, tan)
     return out
 
 

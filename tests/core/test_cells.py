@@ -140,3 +140,20 @@ def test_every_derivative_accepts_all_steps_at_once(name):
     }
     for what, (batched, single) in checks.items():
         np.testing.assert_allclose(batched, np.stack(single), rtol=1e-13, atol=1e-15, err_msg=what)
+
+
+def test_custom_cell_complex_step_derivatives_serve_many_steps():
+    """A user step written for (B, d) arrays still gives jvp/param_jvp over many steps at once."""
+    def f(h, x, p):
+        assert h.ndim == 2, "user code sees 2-D arrays only"
+        return np.sin(h @ p["W"].T + x @ p["U"].T)
+
+    base = make_cell("custom")
+    cell = type(base)(dict(base.params), f=f, jacobian=base._jac, param_vjp=base._pvjp,
+                      hidden=base.state_size, inputs=base.input_size)
+    tr = _trace(cell, T=4)
+    dw = {n: np.ones(p.shape) for n, p in cell.params.items()}
+    v = np.ones((4, 2, cell.state_size))
+    np.testing.assert_allclose(Cell.param_jvp(cell, tr, slice(None), dw),
+                               np.stack([Cell.param_jvp(cell, tr, k, dw) for k in range(4)]), rtol=1e-13)
+    np.testing.assert_allclose(Cell.jvp(cell, tr, slice(None), v), cell.jvp(tr, slice(None), v), rtol=1e-12, atol=1e-15)
