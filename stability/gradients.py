@@ -518,6 +518,27 @@ def power_law_keep(alpha: float, scale: float = 1.0) -> Callable[[np.ndarray], n
     return keep
 
 
+def _draw_renewal(table: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ξ draws of ARTBP's renewal cut process from uniforms, all draws at once.
+
+    ``table[a-1]`` = c(a), the keep probability of a piece of current length a;
+    ``u`` (n, T) uniforms, ``u[:, k]`` deciding step k ≥ 1 (ξ_1 is irrelevant).
+    Returns ``xi`` and the keep probability used at each step, both (n, T).
+    """
+    n, T = u.shape
+    xi = np.zeros((n, T))
+    used = np.empty((n, T))
+    used[:, 0] = table[0]
+    age = np.ones(n, dtype=int)
+    for k in range(1, T):
+        c = table[age - 1]
+        used[:, k] = c
+        kept = u[:, k] < c
+        xi[:, k] = np.where(kept, 1.0 / c, 0.0)
+        age = np.where(kept, age + 1, 1)
+    return xi, used
+
+
 def artbp(problem: Problem | Tape, keep: object, *, rng: object) -> RandomizedGradient:
     """Anticipated reweighted truncated BPTT (ARTBP, Tallec & Ollivier 2017).
 
@@ -565,18 +586,6 @@ def artbp(problem: Problem | Tape, keep: object, *, rng: object) -> RandomizedGr
     gen = as_rng("rng", rng)
     T = tape.T
     table = as_probability("keep", keep, T)
-    # table[a-1] = c(a): keep probability of a piece of current length a
-    u = gen.random(T)
-    xi = np.zeros(T)
-    used = np.ones(T)
-    age = 1
-    for k in range(1, T):
-        c = table[age - 1]
-        used[k] = c
-        if u[k] < c:
-            xi[k] = 1.0 / c
-            age += 1
-        else:
-            age = 1
-    used[0] = table[0]
+    xi, used = _draw_renewal(table, gen.random((1, T)))
+    xi, used = xi[0], used[0]
     return RandomizedGradient(_backward(tape, xi), readonly(xi), readonly(used))

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .._validate import as_int, as_rng, describe
 from ..cells import GRU, LSTM, LinearCell, TanhRNN
 from ..errors import InputTypeError, InputValueError
-from ..gradients import Gradient, Tape, _as_tape, full
+from ..gradients import Gradient, Tape, _as_tape, _draw_renewal, full
 from .cost import draw_cost, expected_cost
 from .exact import _mean
 from .results import MonteCarloStatistics, ParameterStatistics
@@ -41,16 +41,7 @@ def draw_xi(strategy: Strategy, T: int, B: int, n: int, gen: np.random.Generator
             u = gen.random((n, T))
             k = keep[None, :]
         return np.where(u < k, 1.0 / k, 0.0)
-    table = strategy.keep_table(T)
-    u = gen.random((n, T))
-    xi = np.zeros((n, T))
-    age = np.ones(n, dtype=int)
-    for k in range(1, T):
-        c = table[age - 1]
-        kept = u[:, k] < c
-        xi[:, k] = np.where(kept, 1.0 / c, 0.0)
-        age = np.where(kept, age + 1, 1)
-    return xi
+    return _draw_renewal(strategy.keep_table(T), gen.random((n, T)))[0]
 
 
 def _xi_factor(xi: np.ndarray, k: int) -> np.ndarray:
