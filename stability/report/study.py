@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputTypeError, InputValueError
+from ._context import SectionOutput, StudyContext, SectionUnavailable
 from .model import Bullets, Column, Document, Finding, Paragraph, Section, Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,69 +56,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int], None]
-
-
-class SectionUnavailable(Exception):
-    """Raised by a section builder whose layer has not landed or is not wired in; the message says why."""
-
-
-@dataclass(frozen=True)
-class SectionOutput:
-    """What a section builder returns.
-
-    Parameters
-    ----------
-    section : Section
-        The section as it appears in the report.
-    findings : tuple of Finding
-        Claims this section's numbers decide; gathered into section (f).
-    summaries : tuple of str
-        Sentences generated from this section's numbers for section (f).
-    """
-
-    section: Section
-    findings: tuple[Finding, ...] = ()
-    summaries: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StudyContext:
-    """What a section builder may use: the resolved recipe, the seed, and earlier sections' findings."""
-
-    recipe: "Recipe"
-    quick: bool
-    seed: int
-    findings: tuple[Finding, ...] = ()
-    summaries: tuple[str, ...] = ()
-
-    def rng(self, key: str) -> "np.random.Generator":
-        """The generator of section *key* (independent of every other section's)."""
-        import numpy as np
-
-        return np.random.default_rng(self.seed_sequence(key))
-
-    def model_seed(self) -> int:
-        """The seed of the study's random cells and data, shared by sections (c) and (d).
-
-        Drawn from ``SeedSequence(seed, spawn_key=(len(SECTIONS),))``, so it
-        depends on the study's seed only; both sections then analyse the same
-        problems (`stability.estimators.ProblemSpec` with this seed).
-        """
-        import numpy as np
-
-        from ..recipes import SECTIONS
-
-        return int(np.random.SeedSequence(self.seed, spawn_key=(len(SECTIONS),)).generate_state(1)[0])
-
-    def seed_sequence(self, key: str) -> "np.random.SeedSequence":
-        """The `SeedSequence` behind `rng` (its ``entropy`` and ``spawn_key`` go into the appendix)."""
-        import numpy as np
-
-        from ..recipes import SECTIONS
-
-        if key not in SECTIONS:
-            raise InputValueError(f"`key` must be one of {SECTIONS}; got {key!r}.")
-        return np.random.SeedSequence(self.seed, spawn_key=(SECTIONS.index(key),))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ appendix says so. No builder writes a claim or a number it did not compute.
 The shape of a builder (see `segmentation` for a complete one)::
 
     def build_spectra_section(ctx):
-        from ..study import SectionOutput
+        from .._context import SectionOutput
         from ...spectra import ...            # the layer, imported here, not at module level
 
         spec = ctx.recipe.model               # resolved recipe (--quick already applied)

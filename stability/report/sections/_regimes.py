@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..study import StudyContext
+    from .._context import StudyContext
 
 __all__ = ["Regime", "regimes", "CELL_NAMES"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..model import Column, Equation, Finding, Paragraph, Section, Table, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..study import SectionOutput, StudyContext
+    from .._context import SectionOutput, StudyContext
 
 __all__ = ["build_derivation_section", "proofs"]
 
@@ -66,7 +66,7 @@ def build_derivation_section(ctx: "StudyContext") -> "SectionOutput":
     form (7), both truncations, and randomized truncation (8) with E[z_t] = ∂h_t/∂w_h proven."""
     import sympy as sp
 
-    from ..study import SectionOutput
+    from .._context import SectionOutput
 
     spec = ctx.recipe.derivation
     t, tau = spec.t, spec.tau

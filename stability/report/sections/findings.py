@@ -18,10 +18,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..model import Bullets, Column, Finding, Paragraph, Section, Table, Verdict
-from ..study import SectionUnavailable
+from .._context import SectionUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..study import SectionOutput, StudyContext
+    from .._context import SectionOutput, StudyContext
 
 __all__ = ["build_findings_section", "CLAIMS", "overall"]
 
@@ -47,7 +47,7 @@ def overall(findings: tuple[Finding, ...]) -> Verdict:
 
 def build_findings_section(ctx: "StudyContext") -> "SectionOutput":
     """(f) Summary sentences, then one verdict per claim of SPEC §6 with its deciding tests."""
-    from ..study import SectionOutput
+    from .._context import SectionOutput
 
     if not ctx.findings and not ctx.summaries:
         raise SectionUnavailable("no section that tests the chapter's claims has produced findings in this run")

@@ -19,7 +19,7 @@ from ..numbers import format_number
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from ..study import SectionOutput, StudyContext
+    from .._context import SectionOutput, StudyContext
 
 __all__ = ["Segmentation", "segment_opening", "build_segmentation_section"]
 
@@ -102,7 +102,7 @@ def _figure_maker(seg: Segmentation, *, per_line: int = 40):
 
 def build_segmentation_section(ctx: "StudyContext") -> "SectionOutput":
     """Section (b): the opening of *The Time Machine* cut by one ξ draw, by τ, and not at all."""
-    from ..study import SectionOutput
+    from .._context import SectionOutput
 
     spec = ctx.recipe.segmentation
     seg = segment_opening(ctx.rng("segmentation"), characters=spec.characters, tau=spec.tau, pi=spec.pi)

@@ -27,7 +27,7 @@ from ..model import Column, Figure, Finding, Paragraph, Section, Table, Verdict
 from ..numbers import format_number
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..study import SectionOutput, StudyContext
+    from .._context import SectionOutput, StudyContext
     from ._regimes import Regime
 
 __all__ = ["RegimeSpectra", "analyse", "sensitivity", "build_spectra_section", "EXTREME", "DELTA"]
@@ -248,7 +248,7 @@ def _claim1(r: RegimeSpectra) -> Finding:
 
 def build_spectra_section(ctx: "StudyContext") -> "SectionOutput":
     """(c) Lyapunov spectra, per-lag gradient norms against the prediction, product spectra, sensitivity."""
-    from ..study import SectionOutput
+    from .._context import SectionOutput
     from ._regimes import regimes
 
     recipe = ctx.recipe

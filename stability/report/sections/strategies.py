@@ -28,7 +28,7 @@ from ..model import Column, Figure, Finding, Paragraph, Section, Table, Verdict
 from ..numbers import format_number
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..study import SectionOutput, StudyContext
+    from .._context import SectionOutput, StudyContext
     from ._regimes import Regime
 
 __all__ = ["RegimeStrategies", "compare", "comparison_table", "build_strategies_section", "WORKS_WELL", "UNBIASED"]
@@ -285,7 +285,7 @@ def _claim5(r: RegimeStrategies) -> Finding:
 
 def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
     """(d) Exact bias/variance/MSE/cost per regime against τ and π, Monte Carlo points, equal-cost claims."""
-    from ..study import SectionOutput
+    from .._context import SectionOutput
     from ._regimes import regimes
 
     recipe = ctx.recipe

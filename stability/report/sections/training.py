@@ -18,7 +18,7 @@ from ..model import Column, Figure, Finding, Paragraph, Section, Table, Verdict
 from ..numbers import format_number
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..study import SectionOutput, StudyContext
+    from .._context import SectionOutput, StudyContext
 
 __all__ = ["build_training_section", "training_seeds", "OUTCOMES"]
 
@@ -98,7 +98,7 @@ def _claim_finding(cv: Any) -> Finding:
 def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     """(e) Perplexity against updates and backward steps per strategy, summaries, claims 2 and 3, influence balancing."""
     from ...experiments import TrainingConfig, influence_balancing, run_experiment
-    from ..study import SectionOutput
+    from .._context import SectionOutput
 
     spec = ctx.recipe.training
     seeds = training_seeds(ctx, spec.seeds)

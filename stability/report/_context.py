@@ -1,0 +1,93 @@
+"""The types shared by the study and its section builders.
+
+`stability.report.study` runs the section builders in
+`stability.report.sections`; the builders need `SectionOutput`,
+`StudyContext` and `SectionUnavailable`.  Those live here, in a module that
+imports neither, so there is no import circle between the study and its
+sections (`stability.report.study` re-exports all three under the same names).
+
+Examples
+--------
+>>> from stability.recipes import default_recipe
+>>> ctx = StudyContext(recipe=default_recipe().resolved(quick=True), quick=True, seed=3)
+>>> int(ctx.rng("spectra").integers(10**6)) == int(StudyContext(recipe=ctx.recipe, quick=True, seed=3).rng("spectra").integers(10**6))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import InputValueError
+from .model import Finding, Section
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from ..recipes import Recipe
+
+__all__ = ["SectionUnavailable", "SectionOutput", "StudyContext"]
+
+
+class SectionUnavailable(Exception):
+    """Raised by a section builder whose layer has not landed or is not wired in; the message says why."""
+
+
+@dataclass(frozen=True)
+class SectionOutput:
+    """What a section builder returns.
+
+    Parameters
+    ----------
+    section : Section
+        The section as it appears in the report.
+    findings : tuple of Finding
+        Claims this section's numbers decide; gathered into section (f).
+    summaries : tuple of str
+        Sentences generated from this section's numbers for section (f).
+    """
+
+    section: Section
+    findings: tuple[Finding, ...] = ()
+    summaries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """What a section builder may use: the resolved recipe, the seed, and earlier sections' findings."""
+
+    recipe: "Recipe"
+    quick: bool
+    seed: int
+    findings: tuple[Finding, ...] = ()
+    summaries: tuple[str, ...] = ()
+
+    def rng(self, key: str) -> "np.random.Generator":
+        """The generator of section *key* (independent of every other section's)."""
+        import numpy as np
+
+        return np.random.default_rng(self.seed_sequence(key))
+
+    def model_seed(self) -> int:
+        """The seed of the study's random cells and data, shared by sections (c) and (d).
+
+        Drawn from ``SeedSequence(seed, spawn_key=(len(SECTIONS),))``, so it
+        depends on the study's seed only; both sections then analyse the same
+        problems (`stability.estimators.ProblemSpec` with this seed).
+        """
+        import numpy as np
+
+        from ..recipes import SECTIONS
+
+        return int(np.random.SeedSequence(self.seed, spawn_key=(len(SECTIONS),)).generate_state(1)[0])
+
+    def seed_sequence(self, key: str) -> "np.random.SeedSequence":
+        """The `SeedSequence` behind `rng` (its ``entropy`` and ``spawn_key`` go into the appendix)."""
+        import numpy as np
+
+        from ..recipes import SECTIONS
+
+        if key not in SECTIONS:
+            raise InputValueError(f"`key` must be one of {SECTIONS}; got {key!r}.")
+        return np.random.SeedSequence(self.seed, spawn_key=(SECTIONS.index(key),))
