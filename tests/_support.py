@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+
 import numpy as np
+import pytest
 
 from stability import Problem, gradients
 from stability.cells import GRU, LSTM, CustomCell, LinearCell, TanhRNN
 
 CELL_NAMES = ("linear", "tanh", "gru", "lstm", "custom")
+
+
+def require_optional(module: str, switch: str):
+    """Import an optional dependency the tests need, or skip — or fail when `switch` is "1".
+
+    Like ``pytest.importorskip`` but CI-aware: with the environment variable
+    `switch` set to ``"1"`` (``.ci/run`` sets it) a missing or broken install
+    is a test *failure*, so CI cannot go green by silently skipping the tests
+    that compare with the optional dependency.  Works at module level.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # ModuleNotFoundError, or a broken install
+        reason = f"could not import {module!r}: {exc}"
+        if os.environ.get(switch) == "1":
+            pytest.fail(f"{switch}=1 but {reason}", pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
+
+
+def require_torch():
+    """`torch`, or skip (fail when ``STABILITY_REQUIRE_TORCH=1``, as in CI)."""
+    return require_optional("torch", "STABILITY_REQUIRE_TORCH")
 
 
 def sine_cell(W, U):

@@ -8,9 +8,9 @@ import pytest
 from stability import Problem, gradients
 from stability.cells import GRU, LSTM, TanhRNN, from_torch
 from stability.errors import InputTypeError, InputValueError
-from tests._support import rel_err
+from tests._support import rel_err, require_torch
 
-torch = pytest.importorskip("torch")
+torch = require_torch()  # fails instead of skipping when STABILITY_REQUIRE_TORCH=1 (CI)
 
 
 def _torch_reference(module, x, y, V, c):

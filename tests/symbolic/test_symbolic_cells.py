@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from stability import symbolic
+from stability import Problem, cells, gradients, symbolic
 from stability.errors import InputTypeError, InputValueError, ShapeError
-
-cells = pytest.importorskip("stability.cells")
-gradients = pytest.importorskip("stability.gradients")
-from stability import Problem  # noqa: E402
 
 ENGINE = {"tanh": cells.TanhRNN, "linear": cells.LinearCell}
 
