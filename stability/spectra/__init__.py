@@ -7,7 +7,9 @@
   c_{i+k} ⋯ c_{i+1}, exact in log space (the report's figure);
 * `predict` — regime, e^{λ₁}, horizons, recommended τ, Pascanu et al.;
 * `check` — the prediction against the measured per-lag gradient norms;
-* `initial_state_sensitivity` — how much a small change of h_0 moves the gradient.
+* `initial_state_sensitivity` — how much a small change of h_0 moves the gradient;
+* `variance_threshold` — L(2) and π* = e^{L(2)}, below which randomized
+  truncation's variance diverges in T (SPEC §7); `measured_threshold` checks it.
 
 All of them accept a cell with inputs (or a trace), a `Problem`, a `Tape`,
 an array of Jacobians or a callable ``t -> c_t``.
@@ -18,6 +20,7 @@ from .lyapunov import LyapunovSpectrum, linear_exponents, lyapunov_spectrum
 from .prediction import PascanuConditions, Prediction, pascanu_conditions, predict
 from .products import ProductSpectrum, product_spectrum
 from .sensitivity import initial_state_sensitivity
+from .threshold import MeasuredThreshold, VarianceThreshold, measured_threshold, variance_threshold
 
 __all__ = [
     "lyapunov_spectrum",
@@ -32,4 +35,8 @@ __all__ = [
     "check",
     "Agreement",
     "initial_state_sensitivity",
+    "variance_threshold",
+    "VarianceThreshold",
+    "measured_threshold",
+    "MeasuredThreshold",
 ]

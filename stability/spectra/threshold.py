@@ -1,0 +1,404 @@
+"""The variance threshold π* of randomized truncation (SPEC §7).
+
+With a constant keep probability π, the lag-k part of the second moment of the
+randomized estimate (SPEC eq. 8) is ``π^{-k} ‖c_{i+k}ᵀ ⋯ c_{i+1}ᵀ u‖²`` summed over
+positions: each surviving lag-k term is re-weighted by π^{-k} and survives with
+probability π^k.  Averaged over positions and data it scales like
+``(e^{L(2)}/π)^k``, where
+
+    L(2) = lim_k (1/k) ln E ‖c_{i+k} ⋯ c_{i+1} v‖²
+
+is the order-2 generalized Lyapunov exponent (Crisanti, Paladin & Vulpiani
+1993).  Jensen's inequality gives ``L(2) ≥ 2λ₁`` and, when ln‖P_k v‖ fluctuates
+like a random walk with diffusion rate D, ``L(2) ≈ 2λ₁ + 2D`` (log-normal).  So
+the variance diverges exponentially in T when π < π* = e^{L(2)}.
+
+On one *fixed* data sequence the long lags k ≈ T occur at few positions, so
+the rare fast-growing stretches that make E‖P_k v‖² exceed e^{2λ₁k} are seen
+only for lags short enough: as T grows the exact variance of one problem
+grows at rate ``2λ₁ − ln π`` (the typical rate), its average over data at
+``L(2) − ln π``.  The divergence threshold measured on finite problems
+therefore lies between e^{2λ₁} and e^{L(2)}, and `VarianceThreshold` reports
+both ends: ``low`` (e^{2λ₁}, the typical sequence's threshold, at the lower
+end of λ₁'s interval) and ``high`` (e^{L(2)} at the upper end of its interval).
+
+Estimator.  One unit vector per sequence is pushed through the Jacobians and
+renormalised every step (after a warm-up that aligns it with the top
+Lyapunov direction), giving the per-step log growths r_t; for a window of k
+steps from position i, ``ℓ(i, k) = Σ_{t=i+1}^{i+k} r_t = ln ‖P v_i‖`` exactly.
+Then ``M(k) = mean_i e^{2ℓ(i,k)}`` (all windows of all sequences) and
+
+    L(2) ≈ (ln M(k₂) − ln M(k₁)) / (k₂ − k₁),
+
+the difference quotient removing the O(1) start-up factor.  Its standard
+error is the delete-one-group jackknife over G groups of consecutive
+positions (each sequence split into segments much longer than k₂: the
+batch-means idea for a stationary sequence, and independent sequences are
+independent groups); the interval is t-based with G − 1 degrees of freedom.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .._validate import as_int, as_rng, describe
+from ..errors import InputValueError, NonFiniteError
+from ._source import as_source
+from ._threads import limit_blas_threads
+
+__all__ = ["VarianceThreshold", "variance_threshold", "MeasuredThreshold", "measured_threshold"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class VarianceThreshold:
+    """The order-2 generalized Lyapunov exponent L(2) and the threshold π* = e^{L(2)}.
+
+    Attributes
+    ----------
+    L2, L2_stderr : float
+        Estimate of L(2) (per step) and its jackknife standard error.
+    L2_low, L2_high : float
+        Its t-interval at ``level`` with ``dof`` degrees of freedom.
+    lambda1, lambda1_stderr : float
+        The top Lyapunov exponent (mean per-step log growth of the same
+        vector) and its jackknife standard error.
+    diffusion : float
+        D: variance rate of ln‖P_k v‖ (Var ℓ(i, k₂) / k₂ over windows).
+    pi_star : float
+        e^{L(2)}: randomized truncation with a constant π < π* has a variance
+        that diverges exponentially in T (when π* ≥ 1, every π < 1 does).
+    pi_star_low, pi_star_high : float
+        e^{L2_low}, e^{L2_high}: the interval of π* alone.
+    pi_typical : float
+        e^{2λ₁}: the threshold of one typical long sequence (L(2) ≥ 2λ₁).
+    low, high : float
+        Where the divergence threshold of a finite problem is predicted to
+        lie: ``low = e^{2(λ₁ − t·se(λ₁))}`` (the typical end) and
+        ``high = pi_star_high`` (the mean end); see the module docstring.
+    lags : (int, int)
+        k₁, k₂ of the difference quotient.
+    groups, dof : int
+        Jackknife groups G and the interval's G − 1 degrees of freedom.
+    windows : int
+        Number of windows of length k₂ averaged.
+    level : float
+    """
+
+    L2: float
+    L2_stderr: float
+    L2_low: float
+    L2_high: float
+    lambda1: float
+    lambda1_stderr: float
+    diffusion: float
+    lags: tuple[int, int]
+    groups: int
+    dof: int
+    windows: int
+    level: float
+
+    @property
+    def pi_star(self) -> float:
+        return math.exp(self.L2)
+
+    @property
+    def pi_star_low(self) -> float:
+        return math.exp(self.L2_low)
+
+    @property
+    def pi_star_high(self) -> float:
+        return math.exp(self.L2_high)
+
+    @property
+    def pi_typical(self) -> float:
+        return math.exp(2.0 * self.lambda1)
+
+    @property
+    def low(self) -> float:
+        return math.exp(2.0 * (self.lambda1 - self._t() * self.lambda1_stderr))
+
+    @property
+    def high(self) -> float:
+        return self.pi_star_high
+
+    def _t(self) -> float:
+        from scipy.stats import t
+
+        return float(t.ppf(0.5 + self.level / 2, self.dof))
+
+    def diverges(self, pi: float) -> bool | None:
+        """True if π < low (divergence predicted), False if π > high, None in between."""
+        if pi < self.low:
+            return True
+        if pi > self.high:
+            return False
+        return None
+
+    def summary(self) -> str:
+        pct = f"{100 * self.level:g}%"
+        return "\n".join(
+            [
+                "Variance threshold of randomized truncation (constant π):",
+                f"  L(2) = {self.L2:.4g} ± {self.L2_stderr:.2g} per step ({pct}: {self.L2_low:.4g} … {self.L2_high:.4g}; "
+                f"lags {self.lags[0]}→{self.lags[1]}, {self.groups} groups)",
+                f"  2λ₁ = {2 * self.lambda1:.4g} ± {2 * self.lambda1_stderr:.2g}, 2λ₁ + 2D = "
+                f"{2 * self.lambda1 + 2 * self.diffusion:.4g} (D = {self.diffusion:.3g})",
+                f"  π* = e^(L(2)) = {self.pi_star:.4g} ({self.pi_star_low:.4g} … {self.pi_star_high:.4g}); "
+                f"typical e^(2λ₁) = {self.pi_typical:.4g}",
+                f"  the variance diverges in T for π below {self.low:.4g} … {self.high:.4g}",
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"VarianceThreshold(pi_star={self.pi_star:.4g}, low={self.low:.4g}, high={self.high:.4g}, "
+            f"L2={self.L2:.4g}, L2_stderr={self.L2_stderr:.2g})"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+def _log_growths(source, warmup: int, gen: np.random.Generator) -> np.ndarray:
+    """Per-step ln‖c_t q_{t−1}‖ of a renormalised unit vector per sequence, after the warm-up: (B, T − warmup)."""
+    T, B, d = source.T, source.B, source.d
+    q = gen.normal(size=(B, 1, d))
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    out = np.empty((B, T))
+    for t0, length, ops_of in source.chunks():
+        for b in range(B):
+            ops = ops_of(b)
+            v = q[b]
+            for j in range(length):
+                v = ops.apply(j, v)
+                nrm = float(np.linalg.norm(v))
+                if not (nrm > 0 and math.isfinite(nrm)):
+                    raise NonFiniteError(
+                        f"the product of Jacobians of `problem` is {'zero' if nrm == 0 else 'non-finite'} "
+                        f"at step {t0 + j + 1} of sequence {b}: L(2) is not defined there."
+                    )
+                out[b, t0 + j] = math.log(nrm)
+                v = v / nrm
+            q[b] = v
+    return out[:, warmup:]
+
+
+def _logmeanexp(x: np.ndarray) -> float:
+    m = float(np.max(x))
+    return m + math.log(float(np.mean(np.exp(x - m))))
+
+
+def variance_threshold(
+    problem: object,
+    data: object = None,
+    *,
+    lags: tuple[int, int] | None = None,
+    groups: int = 16,
+    warmup: int | None = None,
+    level: float = 0.95,
+    rng: object = 0,
+    **source_options: object,
+) -> VarianceThreshold:
+    """Estimate L(2) and the variance threshold π* = e^{L(2)} of randomized truncation (SPEC §7).
+
+    Parameters
+    ----------
+    problem : Cell, Problem, Tape, ndarray or callable
+        As for `lyapunov_spectrum`: a cell with ``data`` (inputs (T, m) or
+        (T, B, m), or a Trace), a `Problem`/`Tape`, Jacobians (T, d, d) or
+        (T, B, d, d), or a callable ``t -> c_t`` with ``steps=``.  Use a long
+        trajectory (thousands of steps, or many sequences): L(2) is a
+        statistic over positions.
+    data : ndarray or Trace, optional
+        With a cell only.
+    lags : (int, int), optional
+        k₁ < k₂ of the difference quotient (default (4, 16)).  Larger k₂
+        approach the limit but make M(k₂) a mean of heavier-tailed terms.
+    groups : int
+        Jackknife groups G ≥ 2 (default 16), split evenly over the sequences.
+    warmup : int, optional
+        Steps discarded to align the vector (default ``min(T // 10, 200)``).
+    level : float
+        Confidence level of the intervals.
+    rng : seed or Generator
+        The initial vector of each sequence.
+    **source_options
+        ``steps`` (callables) or ``initial_state`` (cells).
+
+    Returns
+    -------
+    VarianceThreshold
+
+    Cost: one Jacobian-vector product per step and sequence, O(T B d²) for a
+    tanh RNN; memory O(T B).
+
+    Examples
+    --------
+    A constant Jacobian: every product grows exactly like ρ(W)^k, so
+    L(2) = 2 ln ρ(W) = 2λ₁ and π* = ρ(W)² = 0.25 here.
+
+    >>> import numpy as np
+    >>> from stability.spectra import variance_threshold
+    >>> W = np.diag([0.5, 0.2])
+    >>> vt = variance_threshold(np.broadcast_to(W, (400, 2, 2)), warmup=50)
+    >>> round(vt.pi_star, 12), round(vt.L2_stderr, 12)
+    (0.25, 0.0)
+    """
+    source = as_source(problem, data, **source_options)
+    T = source.T
+    k1, k2 = (4, 16) if lags is None else lags
+    k1 = as_int("lags[0]", k1, minimum=1)
+    k2 = as_int("lags[1]", k2, minimum=k1 + 1)
+    groups = as_int("groups", groups, minimum=2)
+    warmup = min(T // 10, 200) if warmup is None else as_int("warmup", warmup, minimum=0)
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise InputValueError(f"`level` must be a number in (0, 1); got {describe(level)}.")
+    B = source.B
+    per_seq = -(-groups // B)  # groups per sequence
+    n = T - warmup  # steps per sequence after the warm-up
+    need = per_seq * 2 * k2 + k2
+    if n < need:
+        raise InputValueError(
+            f"`problem` has {n} steps per sequence after a warm-up of {warmup}; {groups} groups over {B} "
+            f"sequence(s) with lags[1] = {k2} need at least {need}: pass a longer trajectory or fewer groups."
+        )
+    gen = as_rng("rng", rng)
+    with limit_blas_threads(1 if source.d <= 256 else None):
+        r = _log_growths(source, warmup, gen)
+    S = np.concatenate([np.zeros((B, 1)), np.cumsum(r, axis=1)], axis=1)
+    starts = n - k2  # window starts 0..starts-1 share the same start set for both lags
+    l1 = 2.0 * (S[:, k1 : k1 + starts] - S[:, :starts])
+    l2 = 2.0 * (S[:, k2 : k2 + starts] - S[:, :starts])
+    # group g of sequence b: consecutive start positions
+    edges = np.linspace(0, starts, per_seq + 1).astype(int)
+    labels = []
+    for b in range(B):
+        for s in range(per_seq):
+            labels.append((b, edges[s], edges[s + 1]))
+    G = len(labels)
+
+    def estimate(mask: list[int]) -> tuple[float, float]:
+        a = np.concatenate([l1[b, lo:hi] for i, (b, lo, hi) in enumerate(labels) if i in mask])
+        c = np.concatenate([l2[b, lo:hi] for i, (b, lo, hi) in enumerate(labels) if i in mask])
+        steps = np.concatenate([r[b, lo:hi] for i, (b, lo, hi) in enumerate(labels) if i in mask])
+        return (_logmeanexp(c) - _logmeanexp(a)) / (k2 - k1), float(np.mean(steps))
+
+    everything = list(range(G))
+    L2, lam = estimate(everything)
+    loo = np.array([estimate([j for j in everything if j != i]) for i in everything])
+    jk = math.sqrt((G - 1) / G * float(np.sum((loo - loo.mean(axis=0)) ** 2, axis=0)[0]))
+    jk_lam = math.sqrt((G - 1) / G * float(np.sum((loo[:, 1] - loo[:, 1].mean()) ** 2)))
+    from scipy.stats import t as student
+
+    tq = float(student.ppf(0.5 + level / 2, G - 1))
+    half = (l2 / 2.0).ravel()
+    diffusion = float(np.var(half, ddof=1) / k2) if half.size > 1 else math.nan
+    return VarianceThreshold(
+        L2=float(L2),
+        L2_stderr=jk,
+        L2_low=float(L2 - tq * jk),
+        L2_high=float(L2 + tq * jk),
+        lambda1=float(lam),
+        lambda1_stderr=jk_lam,
+        diffusion=diffusion,
+        lags=(k1, k2),
+        groups=G,
+        dof=G - 1,
+        windows=int(B * starts),
+        level=float(level),
+    )
+
+
+# ------------------------------------------------------------------------------ validation
+@dataclasses.dataclass(frozen=True, eq=False)
+class MeasuredThreshold:
+    """The divergence threshold of the exact variance, read off its growth over T.
+
+    Attributes
+    ----------
+    pis : ndarray
+        The keep probabilities tried (increasing).
+    horizons : tuple of int
+        The sequence lengths T (increasing).
+    variance : ndarray, shape (len(pis), len(horizons))
+        Exact tr Cov(Ĝ) of ``Randomized(π)`` on the problem of each T.
+    grows : ndarray of bool, shape (len(pis),)
+        The variance increases at every step of T (strictly monotone growth).
+    below, above : float
+        The largest π that grows and the smallest π above it that does not:
+        the measured threshold lies in [below, above] (NaN when one side is
+        missing from the grid).
+    """
+
+    pis: np.ndarray
+    horizons: tuple[int, ...]
+    variance: np.ndarray
+    grows: np.ndarray
+
+    @property
+    def below(self) -> float:
+        idx = np.flatnonzero(self.grows)
+        return float(self.pis[idx[-1]]) if idx.size else math.nan
+
+    @property
+    def above(self) -> float:
+        idx = np.flatnonzero(self.grows)
+        first = idx[-1] + 1 if idx.size else 0
+        return float(self.pis[first]) if first < self.pis.size else math.nan
+
+    @property
+    def consistent(self) -> bool:
+        """Growth below the threshold and none above it (a single switch along π)."""
+        return not bool(np.any(np.diff(self.grows.astype(int)) > 0))
+
+    def brackets(self, prediction: VarianceThreshold) -> bool:
+        """True when [prediction.low, prediction.high] meets [below, above]."""
+        lo, hi = self.below, self.above
+        if math.isnan(lo) or math.isnan(hi):
+            return False
+        return prediction.low <= hi and lo <= prediction.high
+
+
+def measured_threshold(problems: Mapping[int, object] | Sequence[object], pis: Sequence[float]) -> MeasuredThreshold:
+    """Exact variance of ``Randomized(π)`` on problems of growing T, and where it stops growing.
+
+    Parameters
+    ----------
+    problems : sequence of Problem (or mapping T -> Problem)
+        The same cell and data distribution at increasing lengths T (e.g.
+        ``ProblemSpec(..., T=T).build()`` for T = 32, 64, 128).
+    pis : sequence of float
+        Keep probabilities to try.
+
+    Returns
+    -------
+    MeasuredThreshold
+
+    Examples
+    --------
+    >>> from stability.estimators import ProblemSpec
+    >>> probs = [ProblemSpec(hidden=3, T=T, gain=0.5).build() for T in (8, 16, 32)]
+    >>> m = measured_threshold(probs, [0.02, 0.9])
+    >>> m.grows.tolist()
+    [True, False]
+    """
+    from ..estimators import Randomized, exact
+
+    items = list(problems.values()) if isinstance(problems, Mapping) else list(problems)
+    if len(items) < 2:
+        raise InputValueError(f"`problems` must hold at least two problems of different T; got {len(items)}.")
+    Ts = tuple(int(p.T) for p in items)
+    if any(b <= a for a, b in zip(Ts, Ts[1:])):
+        raise InputValueError(f"`problems` must have increasing T; got T = {Ts}.")
+    grid = np.array(sorted(float(p) for p in pis))
+    if grid.size == 0 or not np.all((grid > 0) & (grid <= 1)):
+        raise InputValueError(f"`pis` must be probabilities in (0, 1]; got {describe(list(pis))}.")
+    V = np.array([[exact(p, Randomized(float(pi))).variance for p in items] for pi in grid])
+    grows = np.all(np.diff(V, axis=1) > 0, axis=1)
+    return MeasuredThreshold(pis=grid, horizons=Ts, variance=V, grows=grows)

@@ -1,0 +1,143 @@
+"""The variance threshold π* = e^{L(2)} of randomized truncation (SPEC §7).
+
+References: closed forms of L(2) for constant and i.i.d. (scalar × orthogonal)
+Jacobians; the exact variance of `stability.estimators.exact` over T = 32, 64,
+128 for the measured threshold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from stability.errors import InputTypeError, InputValueError, NonFiniteError
+from stability.estimators import ProblemSpec
+from stability.spectra import measured_threshold, variance_threshold
+
+
+def _scaled_rotations(a: tuple[float, float], T: int, d: int, rng: int) -> np.ndarray:
+    """c_t = a_t O_t with a_t uniform on {a1, a2} and O_t Haar-orthogonal: ‖P_k v‖² = Π a_t² exactly."""
+    gen = np.random.default_rng(rng)
+    scale = gen.choice(np.array(a), size=T)
+    Q, R = np.linalg.qr(gen.normal(size=(T, d, d)))
+    Q = Q * np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]
+    return scale[:, None, None] * Q
+
+
+def test_constant_jacobian_gives_twice_log_spectral_radius():
+    """W^k: L(2) = 2 ln ρ(W) exactly, π* = ρ², no spread."""
+    W = np.array([[0.6, 0.3], [0.0, -0.4]])  # non-normal; ρ = 0.6
+    vt = variance_threshold(np.broadcast_to(W, (2000, 2, 2)), warmup=200, lags=(4, 16))
+    assert vt.L2 == pytest.approx(2 * math.log(0.6), abs=1e-12)
+    assert vt.pi_star == pytest.approx(0.36, rel=1e-12)
+    assert vt.lambda1 == pytest.approx(math.log(0.6), abs=1e-12)
+    assert vt.L2_stderr < 1e-12 and vt.diffusion < 1e-20
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_iid_scalar_rotations_match_closed_form_and_reject_the_bounds(seed):
+    """E‖P_k v‖² = (E a²)^k: L(2) = ln((a1² + a2²)/2) = ln 1.25, strictly between 2λ₁ and 2λ₁ + 2D."""
+    a = (1.5, 0.5)
+    J = _scaled_rotations(a, 20000, 3, seed)
+    vt = variance_threshold(J, lags=(1, 4), warmup=0, rng=seed)
+    truth = math.log((a[0] ** 2 + a[1] ** 2) / 2)
+    two_lambda = math.log(a[0]) + math.log(a[1])  # 2 E ln a
+    lognormal = two_lambda + 2 * (math.log(a[0] / a[1]) / 2) ** 2  # 2λ₁ + 2D
+    assert vt.L2_low <= truth <= vt.L2_high, vt.summary()
+    # the interval is sharp enough to reject both textbook bounds as the value of L(2)
+    assert vt.L2_high < lognormal and vt.L2_low > two_lambda
+    # and λ₁, D are the closed forms within their errors
+    assert abs(vt.lambda1 - two_lambda / 2) < 4 * vt.lambda1_stderr
+    assert vt.diffusion == pytest.approx((math.log(3) / 2) ** 2, rel=0.05)
+
+
+def test_interval_coverage_over_independent_draws():
+    """The 95% t-interval covers the closed form in most of 20 independent data sets (binomial check)."""
+    a = (1.3, 0.7)
+    truth = math.log((a[0] ** 2 + a[1] ** 2) / 2)
+    hits = 0
+    for seed in range(20):
+        vt = variance_threshold(_scaled_rotations(a, 4000, 2, 100 + seed), lags=(1, 4), warmup=0, rng=seed)
+        hits += vt.L2_low <= truth <= vt.L2_high
+    # P(Binomial(20, 0.95) ≤ 15) ≈ 0.003
+    assert hits >= 16
+
+
+def test_l2_between_jensen_bound_and_lognormal_on_tanh():
+    """Tanh RNN: 2λ₁ ≤ L(2) (Jensen) and L(2) near 2λ₁ + 2D (log-normal); λ₁ matches `lyapunov_spectrum`."""
+    from stability.spectra import lyapunov_spectrum
+
+    cell = ProblemSpec(hidden=32, inputs=3, gain=0.5, seed=0).build().cell
+    x = np.random.default_rng(5).normal(size=(20000, 3))
+    vt = variance_threshold(cell, x)
+    lam = lyapunov_spectrum(cell, x, k=1)
+    assert abs(vt.lambda1 - lam.top) < 3 * math.hypot(vt.lambda1_stderr, lam.top_stderr)
+    assert vt.L2_low > 2 * vt.lambda1  # strictly above the typical rate
+    assert abs(vt.L2 - (2 * vt.lambda1 + 2 * vt.diffusion)) < 0.05
+    assert 0.10 < vt.pi_typical < 0.11 and 0.11 < vt.pi_star < 0.14
+
+
+CASES = [
+    # (hidden, gain, seed, π grid): tanh RNNs whose λ₁ < 0, inputs N(0, 1) of size 3
+    (32, 0.5, 0, np.round(np.arange(0.08, 0.145, 0.01), 2)),
+    (16, 1.0, 0, np.round(np.arange(0.26, 0.41, 0.02), 2)),
+]
+
+
+@pytest.mark.parametrize("hidden,gain,seed,pis", CASES)
+def test_pi_star_brackets_the_measured_divergence_threshold(hidden, gain, seed, pis):
+    """The exact variance grows over T = 32, 64, 128 below the threshold and not above; [low, high] meets it."""
+    spec = ProblemSpec(hidden=hidden, inputs=3, gain=gain, seed=seed)
+    problems = [dataclasses.replace(spec, T=T).build() for T in (32, 64, 128)]
+    measured = measured_threshold(problems, pis)
+    assert measured.consistent and measured.grows[0] and not measured.grows[-1]
+    x = np.random.default_rng(5).normal(size=(20000, 3))
+    vt = variance_threshold(spec.build().cell, x)
+    assert measured.brackets(vt), (measured.below, measured.above, vt)
+    assert vt.low <= measured.above and measured.below <= vt.high
+    # a wrong prediction is rejected: e^{λ₁} (forgetting the square) is far above the threshold
+    wrong = dataclasses.replace(vt, L2=vt.L2 / 2, L2_low=vt.L2_low / 2, L2_high=vt.L2_high / 2,
+                                lambda1=vt.lambda1 / 2)
+    assert not measured.brackets(wrong)
+    # and the divergence itself: ≥ 10× growth from T = 32 to 128 at the lowest π, decay at the highest
+    assert measured.variance[0, -1] > 10 * measured.variance[0, 0]
+    assert measured.variance[-1, -1] < measured.variance[-1, 0]
+
+
+def test_measured_threshold_edges():
+    probs = [ProblemSpec(hidden=3, T=T, gain=0.5).build() for T in (8, 16)]
+    m = measured_threshold(probs, [0.9, 0.02])
+    assert m.pis.tolist() == [0.02, 0.9] and m.below == 0.02 and m.above == 0.9
+    none = measured_threshold(probs, [0.9])
+    assert math.isnan(none.below) and none.above == 0.9
+    with pytest.raises(InputValueError, match="increasing T"):
+        measured_threshold(probs[::-1], [0.5])
+    with pytest.raises(InputValueError, match="`pis`"):
+        measured_threshold(probs, [1.5])
+    with pytest.raises(InputValueError, match="at least two"):
+        measured_threshold(probs[:1], [0.5])
+
+
+def test_bad_input():
+    J = np.broadcast_to(np.eye(2) * 0.5, (100, 2, 2))
+    with pytest.raises(InputValueError, match="`lags\\[1\\]`"):
+        variance_threshold(J, lags=(4, 3))
+    with pytest.raises(InputValueError, match="longer trajectory"):
+        variance_threshold(J, lags=(4, 16), groups=16)
+    with pytest.raises(InputValueError, match="`level`"):
+        variance_threshold(J, lags=(1, 2), groups=2, level=1.5)
+    with pytest.raises(InputTypeError):
+        variance_threshold("jacobians")
+    Z = np.zeros((100, 2, 2))
+    with pytest.raises(NonFiniteError, match="zero"):
+        variance_threshold(Z, lags=(1, 2), groups=2)
+
+
+def test_reproducible():
+    J = _scaled_rotations((1.2, 0.6), 3000, 3, 7)
+    a = variance_threshold(J, lags=(1, 4), rng=3)
+    b = variance_threshold(J, lags=(1, 4), rng=3)
+    assert (a.L2, a.L2_stderr, a.lambda1) == (b.L2, b.L2_stderr, b.lambda1)
