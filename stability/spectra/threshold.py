@@ -246,7 +246,7 @@ def variance_threshold(
     >>> import numpy as np
     >>> from stability.spectra import variance_threshold
     >>> W = np.diag([0.5, 0.2])
-    >>> vt = variance_threshold(np.broadcast_to(W, (400, 2, 2)), warmup=50)
+    >>> vt = variance_threshold(np.broadcast_to(W, (1000, 2, 2)), warmup=50)
     >>> round(vt.pi_star, 12), round(vt.L2_stderr, 12)
     (0.25, 0.0)
     """
