@@ -192,6 +192,7 @@ def _build(arrays: Mapping[str, np.ndarray], *, nonlinearity: str, expect: str |
             raise InputTypeError(f"{source}: key {key!r} must hold floating-point weights; got dtype {arr.dtype}.")
         if not np.all(np.isfinite(arr)):
             raise NonFiniteError(f"{source}: key {key!r} holds NaN or infinity.")
+    arrays = {k: v.astype(dtype) for k, v in arrays.items()}  # sums (nn.RNN biases) in the target precision
 
     # --- recurrent keys
     groups: dict[str, dict] = {}
