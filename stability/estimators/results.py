@@ -43,6 +43,10 @@ class ParameterStatistics:
         Standard error of `variance` (0 when it is exact).
     mse : float
         E‖Ĝ − G‖² over this parameter's entries.
+
+    Absolute and relative quantities have distinct names: ``variance`` and
+    ``mse`` are absolute; ``relative_bias``, ``relative_variance`` and
+    ``relative_mse`` divide by ‖G‖ (bias) or ‖G‖² (variance, MSE).
     """
 
     name: str
@@ -62,7 +66,18 @@ class ParameterStatistics:
 
     @property
     def relative_bias(self) -> float:
+        """‖bias‖ / ‖G‖ over this parameter's entries."""
         return _relative(self.bias_norm, float(np.linalg.norm(self.gradient)))
+
+    @property
+    def relative_variance(self) -> float:
+        """variance / ‖G‖² over this parameter's entries."""
+        return _relative(self.variance, float(np.sum(np.abs(self.gradient) ** 2)))
+
+    @property
+    def relative_mse(self) -> float:
+        """mse / ‖G‖² over this parameter's entries."""
+        return _relative(self.mse, float(np.sum(np.abs(self.gradient) ** 2)))
 
     @property
     def cosine(self) -> float:
@@ -102,6 +117,19 @@ class Statistics:
         Var(Ĝ_j) for every entry j (when the trace was computed exactly).
     directional_variance : ndarray or None
         Var(u_rᵀ Ĝ) for the directions passed to `exact`.
+
+    Absolute and relative quantities have distinct names: ``variance``,
+    ``mse`` and ``bias_norm`` are absolute; ``relative_bias`` (‖bias‖/‖G‖),
+    ``relative_variance`` (variance/‖G‖²) and ``relative_mse`` (MSE/‖G‖²)
+    are relative to the exact gradient.
+
+    Examples
+    --------
+    >>> from stability.estimators import ProblemSpec, Randomized, exact
+    >>> s = exact(ProblemSpec(hidden=3, T=10, gain=0.9).build(), Randomized(0.5))
+    >>> g2 = s.gradient.norm() ** 2
+    >>> s.relative_variance == s.variance / g2, s.relative_mse == s.mse / g2
+    (True, True)
     """
 
     strategy: object
@@ -133,8 +161,13 @@ class Statistics:
         return _relative(self.bias_norm, self.gradient.norm())
 
     @property
+    def relative_variance(self) -> float:
+        """tr Cov(Ĝ) / ‖G‖² (`variance` is the absolute value)."""
+        return _relative(self.variance, self.gradient.norm() ** 2)
+
+    @property
     def relative_mse(self) -> float:
-        """MSE / ‖G‖²."""
+        """MSE / ‖G‖² (`mse` is the absolute value)."""
         return _relative(self.mse, self.gradient.norm() ** 2)
 
     @property
@@ -148,6 +181,8 @@ class Statistics:
             ("relative bias", f"{self.relative_bias:.4g}"),
             ("variance", f"{var} ({self.variance_method})"),
             ("MSE", f"{self.mse:.6g}"),
+            ("relative variance", f"{self.relative_variance:.4g}"),
+            ("relative MSE", f"{self.relative_mse:.4g}"),
             ("cosine", f"{self.cosine:.6f}"),
             ("backward steps", f"{self.cost.backward_steps:.6g}"),
             ("peak states", f"{self.cost.peak_states:.6g}"),
