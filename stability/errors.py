@@ -13,6 +13,8 @@ __all__ = [
     "InputTypeError",
     "ShapeError",
     "NonFiniteError",
+    "ResourceError",
+    "NonFiniteWarning",
 ]
 
 
@@ -33,4 +35,23 @@ class ShapeError(InputValueError):
 
 
 class NonFiniteError(InputValueError):
-    """An array argument holds NaN or infinity."""
+    """An array argument holds NaN or infinity, or a result would be NaN.
+
+    The package's non-finite policy: a public result is finite, or ±inf where
+    the true value overflows float64 and that is flagged (a `NonFiniteWarning`
+    and, where the result type has one, a field); NaN never escapes -- a
+    computation that would return NaN raises `NonFiniteError` instead, naming
+    the inputs that led there.
+    """
+
+
+class ResourceError(InputValueError):
+    """The estimated memory (or size) of a computation exceeds its budget.
+
+    Raised *before* anything large is allocated; the message names the sizes,
+    the estimate and the budget (see `stability._budget`).
+    """
+
+
+class NonFiniteWarning(UserWarning):
+    """A result holds ±inf because the true value overflows float64 (flagged, never silent)."""

@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._budget import check_cell_problem
 from ._validate import as_int, as_probability, as_rng, check_choice, describe
 from .cells.base import Trace, readonly
 from .errors import InputTypeError, InputValueError
@@ -195,10 +196,12 @@ def _as_tape(problem: Problem | Tape) -> Tape:
     raise InputTypeError(f"`problem` must be a stability.Problem or a Tape; got {describe(problem)}.")
 
 
-def forward(problem: Problem) -> Tape:
+def forward(problem: Problem, *, max_memory: object = None) -> Tape:
     """Run the forward pass once and cache what every backward pass needs.
 
     Cost: T cell steps, O(T B d) memory for states plus the cell's gate values.
+    That memory is estimated first: `ResourceError` if it exceeds the budget
+    (``max_memory``; default half the available memory, see `stability._budget`).
 
     Examples
     --------
@@ -213,6 +216,8 @@ def forward(problem: Problem) -> Tape:
     if not isinstance(problem, Problem):
         raise InputTypeError(f"`problem` must be a stability.Problem; got {describe(problem)}.")
     cell = problem.cell
+    check_cell_problem(cell, T=problem.T, batch=problem.batch, outputs=problem.outputs, max_memory=max_memory,
+                       what=f"forward({problem!r})")
     trace = cell.forward(problem.initial_state, problem.inputs)
     h = cell.output(trace.states[1:])
     V, c = problem.readout["V"], problem.readout["c"]

@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._budget import check_cell_problem
 from ._validate import as_float_array, as_int, as_rng, check_choice, check_shape, describe
 from .cells.base import Cell, readonly
 from .errors import InputTypeError, InputValueError, ShapeError
@@ -178,16 +179,22 @@ class Problem:
         outputs: int = 4,
         loss: str = "mse",
         rng: object,
+        max_memory: object = None,
     ) -> Problem:
         """A problem with standard-normal inputs, random targets and a N(0, 1/n) readout.
 
         ``batch=None`` gives an unbatched problem (inputs of shape (T, m)).
+        The memory of the problem and of one forward/backward pass is estimated
+        from the sizes first; `ResourceError` if it exceeds the budget
+        (``max_memory``: bytes or e.g. ``"2G"``; default half the available
+        memory, see `stability._budget`).
         """
         T = as_int("T", T, minimum=1)
         outputs = as_int("outputs", outputs, minimum=1)
         check_choice("loss", loss, LOSSES)
         gen = as_rng("rng", rng)
         B = 1 if batch is None else as_int("batch", batch, minimum=1)
+        check_cell_problem(cell, T=T, batch=B, outputs=outputs, max_memory=max_memory)
         shape = (T, B) if batch is not None else (T,)
         dt = cell.dtype
         x = gen.normal(size=shape + (cell.input_size,)).astype(dt)

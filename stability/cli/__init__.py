@@ -105,6 +105,24 @@ def _prob_list(text: str) -> tuple[float, ...]:
     return values
 
 
+def _size(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*[kKmMgGtTpP]?([iI]?[bB])?\s*", text) or float(
+        re.match(r"\s*([0-9.]+)", text).group(1)
+    ) <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive size such as 512M, 2G or 1.5GiB; got {text!r}")
+    return text.strip()
+
+
+def _add_memory_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-memory", dest="max_memory", type=_size, default=None, metavar="SIZE",
+        help="memory budget, e.g. 512M or 4G (powers of 1024); sizes whose estimated memory exceeds it are "
+        "refused before any work starts (default: half the available memory)",
+    )
+
+
 def _add_cell_options(p: argparse.ArgumentParser, *, weights: bool) -> None:
     p.add_argument("--cell", choices=("tanh", "gru", "lstm", "linear"), default="tanh", help="cell kind (default: tanh)")
     p.add_argument("--hidden", type=_positive_int, default=None, metavar="N", help="hidden size (default: 32)")
@@ -157,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="apply the recipe's [quick] overrides (a smaller, faster run)")
     p.add_argument("--seed", type=_seed, default=None, metavar="S", help="override the recipe's seed")
     p.add_argument("--quiet", action="store_true", help="no progress bars, no summary")
+    _add_memory_option(p)
 
     p = sub.add_parser(
         "derive",
@@ -184,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cell_options(p, weights=True)
     p.add_argument("--exponents", type=_positive_int, default=None, metavar="K",
                    help="Lyapunov exponents computed (default: up to 8)")
+    _add_memory_option(p)
 
     p = sub.add_parser(
         "compare",
@@ -194,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--taus", type=_int_list, default=None, metavar="LIST", help="truncation lengths, e.g. 1,2,4,8")
     p.add_argument("--pis", type=_prob_list, default=None, metavar="LIST", help="keep probabilities, e.g. 0.25,0.5,1")
     p.add_argument("--format", dest="format", choices=("table", "csv", "json"), default="table", help="output format")
+    _add_memory_option(p)
     return parser
 
 
@@ -204,6 +225,19 @@ def _version() -> str:
         return metadata.version("stability")
     except metadata.PackageNotFoundError:  # pragma: no cover
         return "unknown"
+
+
+def _run_budgeted(commands, args) -> int:
+    """Run the command inside the --max-memory budget, if one was given."""
+    size = getattr(args, "max_memory", None)
+    if size is None:
+        return commands.run(args)
+    from .._budget import memory_budget, parse_size
+
+    with commands.bad_input(validating=True):
+        nbytes = parse_size(size, name="--max-memory")
+    with memory_budget(nbytes, label=f"--max-memory {size}"):
+        return commands.run(args)
 
 
 def _one_line(message: str) -> str:
@@ -227,10 +261,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import commands
 
     try:
-        return commands.run(args)
+        return _run_budgeted(commands, args)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:
+        detail = _one_line(str(exc)) if str(exc) else "out of memory"
+        print(f"{PROG}: error: {args.command}: out of memory ({detail}); use smaller sizes or --max-memory",
+              file=sys.stderr)
+        return 2
+    except RecursionError:
+        print(f"{PROG}: error: {args.command}: input nested too deeply (recursion limit reached)", file=sys.stderr)
+        return 2
     except commands.UsageProblem as exc:
         print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2

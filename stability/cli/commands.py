@@ -79,10 +79,20 @@ class _Progress:
 
 
 def _prepare_out(path: str) -> Path:
+    """The output directory, created if missing and proven writable *before* any computing."""
+    import tempfile
+
+    if not path or not path.strip():
+        raise UsageProblem("--out must name a directory; got an empty string (use --out . for the current directory).")
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--out must be a directory; {path!r} is a file.")
     out.mkdir(parents=True, exist_ok=True)
+    try:  # os.access is not enough (read-only mounts, ACLs, root): write and remove a probe file
+        with tempfile.NamedTemporaryFile(prefix=".stability-probe.", dir=out):
+            pass
+    except OSError as exc:
+        raise UsageProblem(f"--out {path!r} is not writable: {exc.strerror or exc}.") from None
     return out
 
 
@@ -122,6 +132,8 @@ def derive(args: argparse.Namespace) -> int:
     with bad_input(validating=True):
         from .. import symbolic
 
+        if args.form in ("window", "chunked") and args.tau > args.t:
+            raise UsageProblem(f"--tau must not exceed --t = {args.t}; got {args.tau}.")
         if args.form == "full":
             obj = symbolic.expand(args.t, kind=args.kind)
         elif args.form in ("window", "chunked"):
@@ -154,6 +166,17 @@ def _random_cell(args: argparse.Namespace):
     inputs = args.inputs if args.inputs is not None else 8
     gain = args.gain if args.gain is not None else 1.0
     return kinds[args.cell].random(hidden, inputs, gain=gain, rng=args.seed)
+
+
+def _check_spectrum_sizes(args: argparse.Namespace, steps: int) -> None:
+    """Refuse sizes whose cell or driving inputs exceed the memory budget, before drawing them."""
+    from .._budget import cell_bytes, check_memory
+
+    hidden = args.hidden if args.hidden is not None else 32
+    inputs = args.inputs if args.inputs is not None else 8
+    state = 2 * hidden if args.cell == "lstm" else hidden
+    est = cell_bytes(args.cell, hidden, inputs) + 8 * steps * inputs + 8 * (256 * state * 12 + 2 * state * state)
+    check_memory(f"spectrum of a {args.cell} cell (--hidden {hidden}, --inputs {inputs}, --T {steps})", est)
 
 
 def load_weights(path: str) -> dict[str, Any]:
@@ -193,11 +216,16 @@ def spectrum(args: argparse.Namespace) -> int:
 
             kinds = {"tanh": TanhRNN, "gru": GRU, "lstm": LSTM, "linear": LinearCell}
             cell = kinds[args.cell](load_weights(args.weights))
-        else:
-            cell = _random_cell(args)
         steps = args.T if args.T is not None else 2000
         if steps < 100:
             raise UsageProblem(f"--T must be at least 100 steps for a Lyapunov estimate; got {steps}.")
+        if args.weights is None:
+            _check_spectrum_sizes(args, steps)
+            cell = _random_cell(args)
+        else:
+            from .._budget import check_memory
+
+            check_memory(f"--T {steps} driving inputs of size {cell.input_size}", 8 * steps * cell.input_size)
         k = min(args.exponents if args.exponents is not None else 8, cell.state_size)
         inputs = np.random.default_rng(args.seed).normal(size=(steps, cell.input_size))
     from ..spectra import lyapunov_spectrum, predict

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .._budget import check_memory
 from .._validate import as_float_array, as_int, as_rng, check_choice, describe
 from ..errors import InputTypeError, ShapeError
 from ..gradients import Gradient, Tape, _as_tape, _backward, full, truncated
@@ -102,6 +103,20 @@ def _exact_trace_flops(tape: Tape, strategy: Strategy, p: int) -> float:
     return 2.0 * T * p * D2 * classes
 
 
+def _exact_bytes(tape: Tape, strategy: Strategy, rows: int) -> int:
+    """Peak bytes of `exact` beyond the tape: the (M1)–(M3) arrays per age class and the tangent block."""
+    T, B, d = tape.g.shape
+    if not strategy.random:
+        return 8 * 4 * T * B * d
+    A = T if isinstance(strategy, ARTBP) else 1
+    D = d if strategy.per_sequence else B * d
+    R = max(1, min(rows, _DIRECTION_CHUNK // max(1, T * B * d)))
+    words = A * (3 * D * D + 3 * R * D + 3 * R) + 2 * D * D + R * T * B * d + 4 * T * B * d
+    if isinstance(strategy, ARTBP):
+        words += T * T + T * B * d * 2
+    return 2 * 8 * words  # x 2: temporaries of the recursions (measured with tracemalloc in tests/hostile)
+
+
 def _as_directions(directions, problem, names, sizes) -> np.ndarray:
     p_cell = sum(sizes)
     p_all = p_cell + sum(int(np.prod(v.shape)) for k, v in problem.readout.items())
@@ -123,6 +138,7 @@ def exact(
     trace: str = "auto",
     probes: int = 32,
     rng: object = 0,
+    max_memory: object = None,
 ) -> Statistics:
     r"""Exact E[Ĝ], bias, tr Cov(Ĝ), MSE and cost of a strategy's gradient estimate.
 
@@ -169,6 +185,10 @@ def exact(
         Hutchinson probes per parameter.
     rng : seed or Generator
         Draws the Hutchinson probes (used only then).
+    max_memory : int or str, optional
+        Memory budget (bytes or e.g. ``"2G"``); the peak memory is estimated
+        from T, B, d and the strategy first, and `ResourceError` raised above
+        it.  Default: half the available memory (`stability._budget`).
 
     Returns
     -------
@@ -210,6 +230,9 @@ def exact(
     cell = tape.problem.cell
     names, shapes, sizes = _cell_layout(cell)
     U_user = None if directions is None else _as_directions(directions, tape.problem, names, sizes)
+    T_, B_, d_ = tape.g.shape
+    check_memory(f"exact({strategy!r}) with T={T_}, batch={B_}, state size {d_}",
+                 _exact_bytes(tape, strategy, sum(sizes)), max_memory=max_memory)
 
     G = full(tape)
     mean = _mean(tape, strategy)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from .._budget import check_problem_sizes
 from .._validate import as_int, check_choice, describe
 from ..cells import GRU, LSTM, LinearCell, TanhRNN
 from ..errors import InputTypeError, InputValueError
@@ -74,7 +75,10 @@ class ProblemSpec:
         object.__setattr__(self, "gain", float(g))
         check_choice("loss", self.loss, ("mse", "ce"))
 
-    def build(self) -> Problem:
+    def build(self, *, max_memory: object = None) -> Problem:
+        """The problem; its memory is estimated from the sizes first (`ResourceError` over the budget)."""
+        check_problem_sizes(self.cell, hidden=self.hidden, inputs=self.inputs, T=self.T, batch=self.batch,
+                            outputs=self.outputs, max_memory=max_memory)
         s_cell, s_data = np.random.SeedSequence(self.seed).spawn(2)
         cell = _CELLS[self.cell].random(self.hidden, self.inputs, gain=self.gain, rng=np.random.default_rng(s_cell))
         return Problem.random(
@@ -252,8 +256,13 @@ def sweep(
     method: str = "exact",
     draws: int = 10_000,
     executor: concurrent.futures.Executor | None = None,
+    max_memory: object = None,
 ) -> SweepResult:
     """Statistics of every strategy on every problem, as tidy records.
+
+    Every `ProblemSpec`'s memory is estimated from its sizes before any task
+    is submitted (`ResourceError` over the budget ``max_memory``; default half
+    the available memory, see `stability._budget`).
 
     Parameters
     ----------
@@ -290,6 +299,9 @@ def sweep(
     for i, it in enumerate(items):
         if not isinstance(it, (ProblemSpec, Problem)):
             raise InputTypeError(f"`problems[{i}]` must be a ProblemSpec or a Problem; got {describe(it)}.")
+        if isinstance(it, ProblemSpec):
+            check_problem_sizes(it.cell, hidden=it.hidden, inputs=it.inputs, T=it.T, batch=it.batch,
+                                outputs=it.outputs, max_memory=max_memory, what=f"`problems[{i}]` ({it!r})")
     strategies = tuple(as_strategy(f"strategies[{i}]", s) for i, s in enumerate(strategies))
     check_choice("method", method, ("exact", "monte carlo"))
     draws = as_int("draws", draws, minimum=2)

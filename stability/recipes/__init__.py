@@ -492,6 +492,26 @@ def _cross_check(v: dict[str, Any], check: _Checker, *, prefix: str) -> None:
             f"`{prefix}segmentation.tau` must not exceed `segmentation.characters` = "
             f"{segmentation['characters']}; got {segmentation['tau']}."
         )
+    _check_memory(v, check, prefix=prefix)
+
+
+def _check_memory(v: dict[str, Any], check: _Checker, *, prefix: str) -> None:
+    """Estimate the study's largest problem from the sizes (`stability._budget`) before anything runs."""
+    from .._budget import GATES, WORD, check_memory, cell_layout, problem_bytes
+
+    model, steps = v["model"], v["spectra"]["steps"]
+    for cell in model["cells"]:
+        params, state = cell_layout(cell, model["hidden"], model["inputs"])
+        est = problem_bytes(params=params, state=state, hidden=model["hidden"], inputs=model["inputs"], T=model["T"],
+                            batch=1, outputs=2, gates=GATES[cell])
+        # exact variance of randomized truncation: (M1)-(M3) arrays plus the tangent block (capped at 2**25 words)
+        est += 2 * WORD * (5 * state * state + min(model["T"] * state * params, 2**25))
+        spectra = WORD * (steps * model["inputs"] + 24 * 256 * state + 2 * state * state)
+        check_memory(
+            f"recipe {check.source!r}: `{prefix}model` (cell {cell!r}, hidden {model['hidden']}, "
+            f"inputs {model['inputs']}, T {model['T']}; spectra.steps {steps})",
+            max(est, spectra),
+        )
 
 
 def _build(values: dict[str, Any], quick: dict[str, dict[str, Any]], source: str) -> Recipe:
@@ -532,6 +552,8 @@ def _parse_toml(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"recipe {source!r} is not valid TOML: {exc}.") from None
+    except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
+        raise RecipeError(f"recipe {source!r} nests arrays or tables too deeply; a recipe is flat.") from None
 
 
 def default_recipe_text() -> str:

@@ -20,12 +20,13 @@ import html
 
 import numpy as np
 
+from .._budget import check_memory
 from .._validate import as_int, as_rng, check_choice, describe
 from ..cells import LinearCell
 from ..cells.base import readonly
 from ..errors import InputTypeError, InputValueError
 from ._qr import FrameFlow, Orthonormaliser, spread_limit
-from ._source import Source, as_source
+from ._source import CHUNK, Source, as_source
 from ._threads import limit_blas_threads
 
 __all__ = ["LyapunovSpectrum", "lyapunov_spectrum", "linear_exponents"]
@@ -206,6 +207,7 @@ def lyapunov_spectrum(
     method: str = "auto",
     threads: int | str | None = "auto",
     rng: object = 0,
+    max_memory: object = None,
 ) -> LyapunovSpectrum:
     """The top k Lyapunov exponents of a trajectory, with standard errors.
 
@@ -259,6 +261,10 @@ def lyapunov_spectrum(
         down; ``None``: leave the setting alone.
     rng : seed or numpy.random.Generator
         For the random initial frame (default seed 0: results are reproducible).
+    max_memory : int or str, optional
+        Memory budget (bytes or e.g. ``"2G"``): the peak memory is estimated
+        from T, B, d, k first and `ResourceError` raised above it.  Default:
+        half the available memory (`stability._budget`).
 
     Returns
     -------
@@ -290,9 +296,21 @@ def lyapunov_spectrum(
         return _eig_spectrum(system, k)
     source = as_source(system, data, steps=steps, initial_state=initial_state)
     opts = _options(source, k, warmup, blocks, window, interval, rtol, max_interval, threads)
+    check_memory(f"lyapunov_spectrum(T={source.T}, batch={source.B}, d={source.d}, k={opts['k']})",
+                 _spectrum_bytes(source, opts), max_memory=max_memory)
     gen = as_rng("rng", rng)
     with limit_blas_threads(opts["threads"]):
         return _run(source, gen, **{n: v for n, v in opts.items() if n != "threads"})
+
+
+def _spectrum_bytes(source: Source, opts: dict) -> int:
+    """Peak bytes of `_run` beyond the caller's data: frames, block/window sums, one chunk of the trajectory."""
+    T, B, d, k = source.T, source.B, source.d, opts["k"]
+    n_win = (T - opts["warmup"]) // opts["window"] if opts["window"] is not None else 0
+    chunk = 0
+    if source.cell is not None:  # one forward chunk (states and gate caches) plus one Jacobian per step
+        chunk = min(T, CHUNK) * B * d * 24 + 2 * d * d + 4 * d * k
+    return 8 * (B * (opts["blocks"] * k * 2 + n_win * k + 4 * d * k) + chunk)
 
 
 def _eig_spectrum(cell: LinearCell, k: int | None) -> LyapunovSpectrum:
