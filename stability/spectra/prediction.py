@@ -6,6 +6,20 @@ states the regime, the per-step factor e^{λ₁}, the lag from which the terms
 fall below a relative tolerance (vanishing horizon) or exceed a bound
 (explosion horizon), the truncation length that follows, and the sufficient /
 necessary conditions of Pascanu, Mikolov & Bengio (2013) where they apply.
+
+The recommended window truncation τ is validated, never larger than T − 1:
+for a `Problem` (or `Tape`) it is the smallest τ whose *estimated relative
+bias* is at most ``tol``, the estimate being built from the measured per-lag
+norms of the exact gradient (Aicher, Fox & Foti 2019, "Adaptively truncating
+backpropagation through time to control gradient bias"): by the triangle
+inequality ``‖Σ_{k>τ} term_k‖ / ‖G‖ ≤ Σ_{k>τ} ‖term_k‖ / (‖Σ_{k≤K} term_k‖ −
+tail)``, with the lags beyond the measured ones bounded by a geometric tail at
+the upper end of λ₁'s interval.  So the exact relative bias at the
+recommended τ is at most ``tol``.  Without a problem, τ follows from λ₁
+alone: the geometric tail ``e^{λ₁ (τ+1)} ≤ tol`` at the upper end of λ₁'s
+interval.  When no τ < T − 1 meets the bound (explosion, the edge, or a
+horizon too short for the decay), ``recommended_tau`` is None: full BPTT is
+needed over this horizon.
 """
 
 from __future__ import annotations
@@ -16,7 +30,7 @@ import math
 
 import numpy as np
 
-from .._validate import describe
+from .._validate import as_int, describe
 from ..cells.base import Cell
 from ..errors import InputTypeError, InputValueError
 from ..gradients import Tape
@@ -137,13 +151,22 @@ class Prediction:
     explosion_horizon : int or None
         Smallest lag k with ``e^{λ₁ k} ≥ bound`` (λ₁ > 0).
     recommended_tau : int or None
-        Window truncation τ (keep lags 0..τ): ``vanishing_horizon − 1`` when
-        vanishing (the dropped terms are below ``tol`` relative, geometric
-        tail), ``explosion_horizon − 1`` when exploding (the kept terms stay
-        below ``bound``), None at the edge (no short window is safe).
+        Window truncation τ (keep lags 0..τ), at most ``horizon − 1``, whose
+        relative bias is at most ``tol`` (module docstring); None when no τ
+        shorter than the horizon meets it (full BPTT needed over this horizon).
     pascanu : PascanuConditions
     system : str
         What was analysed.
+    horizon : int or None
+        T, the sequence length the recommendation is for.
+    basis : str
+        ``"measured"`` (per-lag norms of the problem's gradient, Aicher et al.)
+        or ``"lambda1"`` (the geometric tail of λ₁ alone).
+    estimated_bias : float
+        The estimated (upper bound of the) relative bias at ``recommended_tau``
+        (NaN when there is none).
+    lambda1_tau : int or None
+        The τ λ₁ alone gives (capped at ``horizon − 1``), shown beside the measured one.
     """
 
     spectrum: LyapunovSpectrum
@@ -156,6 +179,15 @@ class Prediction:
     recommended_tau: int | None
     pascanu: PascanuConditions
     system: str
+    horizon: int | None = None
+    basis: str = "lambda1"
+    estimated_bias: float = float("nan")
+    lambda1_tau: int | None = None
+
+    @property
+    def tolerance(self) -> float:
+        """ε: the relative bias the recommended τ must not exceed (``tol``)."""
+        return self.tol
 
     @property
     def lambda1(self) -> float:
@@ -172,7 +204,30 @@ class Prediction:
         return math.exp(self.lambda1)
 
     def threshold_text(self) -> str:
+        """The near-edge band (the criterion of the "edge" regime)."""
         return f"|λ₁| ≤ {self.edge:g} per step, or λ₁ within {_Z:g} standard errors of ±{self.edge:g}"
+
+    def regime_text(self) -> str:
+        """The criterion of *this* regime."""
+        if self.regime == "vanishing":
+            return f"λ₁ + {_Z:g} s.e. < −{self.edge:g} per step"
+        if self.regime == "exploding":
+            return f"λ₁ − {_Z:g} s.e. > {self.edge:g} per step"
+        return self.threshold_text()
+
+    def tau_text(self) -> str:
+        """The recommendation in words, with its basis and bound."""
+        T = "this horizon" if self.horizon is None else f"T = {self.horizon}"
+        if self.recommended_tau is None:
+            return f"none: no τ < T − 1 keeps the relative bias ≤ {self.tol:g}; full BPTT needed over {T}"
+        how = (
+            "estimated from the measured per-lag norms (Aicher et al. 2019)"
+            if self.basis == "measured"
+            else "from the geometric tail e^{λ₁(τ+1)} at λ₁'s upper bound"
+        )
+        return (
+            f"τ = {self.recommended_tau} (window; relative bias ≤ {self.estimated_bias:.2g} ≤ ε = {self.tol:g}, {how})"
+        )
 
     def summary(self) -> str:
         """Several lines of plain text (what ``stability spectrum`` prints)."""
@@ -182,26 +237,14 @@ class Prediction:
             f"Gradient stability of {self.system}",
             f"  top Lyapunov exponent λ₁ = {lam:.4g}{se_txt} per step  (e^λ₁ = {self.rate:.4g})",
         ]
-        if self.regime == "vanishing":
-            lines.append(f"  regime: VANISHING  (λ₁ < −{self.edge:g} by more than {_Z:g} s.e.; edge band: {self.threshold_text()})")
-        elif self.regime == "exploding":
-            lines.append(f"  regime: EXPLODING  (λ₁ > {self.edge:g} by more than {_Z:g} s.e.; edge band: {self.threshold_text()})")
-        else:
-            lines.append(f"  regime: NEAR THE EDGE  ({self.threshold_text()})")
+        word = {"vanishing": "VANISHING", "exploding": "EXPLODING", "edge": "NEAR THE EDGE"}[self.regime]
+        lines.append(f"  regime: {word}  ({self.regime_text()}; edge band: {self.threshold_text()})")
         lines.append("  a lag-k gradient term scales like e^{λ₁ k}")
         if self.vanishing_horizon is not None:
             lines.append(f"  vanishing horizon: below {self.tol:.0e} of lag 0 from lag {self.vanishing_horizon} on")
         if self.explosion_horizon is not None:
             lines.append(f"  explosion horizon: above {self.bound:.0e} × lag 0 from lag {self.explosion_horizon} on")
-        if self.recommended_tau is not None:
-            why = (
-                f"dropped terms < {self.tol:.0e} relative"
-                if self.regime == "vanishing"
-                else f"kept terms < {self.bound:.0e} × lag 0"
-            )
-            lines.append(f"  recommended truncation: τ = {self.recommended_tau} ({why})")
-        else:
-            lines.append("  recommended truncation: none short is safe; use full BPTT (long-range terms persist)")
+        lines.append(f"  recommended truncation: {self.tau_text()}")
         lines.append("  " + self.pascanu.text())
         if self.pascanu.applies and np.isfinite(self.pascanu.lambda_bound):
             if lam > self.pascanu.lambda_bound + 4 * (se if np.isfinite(se) else 0):
@@ -224,12 +267,12 @@ class Prediction:
 
     def _repr_html_(self) -> str:
         rows = [
-            ("regime", f"<b>{html.escape(self.regime)}</b> ({html.escape(self.threshold_text())})"),
+            ("regime", f"<b>{html.escape(self.regime)}</b> ({html.escape(self.regime_text())})"),
             ("λ<sub>1</sub> per step", f"{self.lambda1:.5g} ± {self.lambda1_stderr:.2g}"),
             ("e<sup>λ<sub>1</sub></sup>", f"{self.rate:.5g}"),
             ("vanishing horizon", "—" if self.vanishing_horizon is None else f"{self.vanishing_horizon} (tol {self.tol:g})"),
             ("explosion horizon", "—" if self.explosion_horizon is None else f"{self.explosion_horizon} (bound {self.bound:g})"),
-            ("recommended τ", "none (use full BPTT)" if self.recommended_tau is None else str(self.recommended_tau)),
+            ("recommended τ", html.escape(self.tau_text())),
             ("Pascanu et al.", html.escape(self.pascanu.text())),
         ]
         body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows)
@@ -264,6 +307,9 @@ def predict(
     bound: float = 1e3,
     edge: float = 1e-2,
     spectrum: LyapunovSpectrum | None = None,
+    horizon: int | None = None,
+    measure: bool = True,
+    max_lag: int = 512,
     **options: object,
 ) -> Prediction:
     """Predict vanishing or explosion of BPTT gradients from the top Lyapunov exponent.
@@ -272,8 +318,9 @@ def predict(
 
     * vanishing horizon ``k_v = ⌈ln(tol) / λ₁⌉`` (λ₁ < 0),
     * explosion horizon ``k_e = ⌈ln(bound) / λ₁⌉`` (λ₁ > 0),
-    * recommended window truncation ``τ = k − 1`` for the regime's horizon:
-      the geometric tail dropped by a window τ is ``e^{λ₁ (τ+1)}`` of the total.
+    * recommended window truncation τ ≤ T − 1 with relative bias ≤ ``tol``
+      (module docstring): from the measured per-lag norms for a Problem or
+      Tape, from λ₁'s geometric tail otherwise; None when it cannot be met.
 
     Parameters
     ----------
@@ -281,7 +328,8 @@ def predict(
         As for `lyapunov_spectrum`: a cell with inputs or a trace, a Problem,
         a Tape, Jacobians, or a callable.
     tol : float
-        Relative size below which a term counts as vanished (1e-3).
+        ε: relative size below which a term counts as vanished, and the
+        relative bias the recommended τ must not exceed (1e-3).
     bound : float
         Growth factor above which a term counts as exploded (1e3).
     edge : float
@@ -289,6 +337,15 @@ def predict(
         less than a factor e per 100 steps).
     spectrum : LyapunovSpectrum, optional
         A spectrum already computed for this system (then no QR is run).
+    horizon : int, optional
+        T, the sequence length τ is recommended for (default: the problem's T;
+        otherwise the length of the analysed trajectory).
+    measure : bool
+        For a Problem or Tape, base τ on its measured per-lag norms (default);
+        False: on λ₁ alone.
+    max_lag : int
+        Lags measured (the rest bounded by the geometric tail).  Cost
+        O(max_lag · T · B · n²).
     **options
         Passed to `lyapunov_spectrum` (``k`` defaults to 1 here: only λ₁ is needed).
 
@@ -301,6 +358,8 @@ def predict(
     ----------
     Pascanu, Mikolov & Bengio (2013), On the difficulty of training recurrent
     neural networks, ICML.
+    Aicher, Fox & Foti (2019), Adaptively truncating backpropagation through
+    time to control gradient bias, UAI.
 
     Examples
     --------
@@ -337,12 +396,26 @@ def predict(
         regime = "edge"
     k_v = int(math.ceil(math.log(tol) / lam)) if lam < 0 and math.isfinite(lam) else (1 if lam == -math.inf else None)
     k_e = int(math.ceil(math.log(bound) / lam)) if lam > 0 else None
-    if regime == "vanishing":
-        tau = max(k_v - 1, 0)
-    elif regime == "exploding":
-        tau = max(k_e - 1, 0)
+    if horizon is None:
+        if isinstance(system, (Problem, Tape)):
+            horizon = system.T
+        elif spectrum.method == "qr":
+            horizon = spectrum.steps + spectrum.warmup
     else:
-        tau = None
+        horizon = as_int("horizon", horizon, minimum=1)
+    max_lag = as_int("max_lag", max_lag, minimum=1)
+    upper = lam + _Z * se  # the upper end of λ₁'s interval: the conservative decay rate
+    tau_l = None
+    if regime == "vanishing" and upper < 0:
+        tau_l = max(int(math.ceil(math.log(tol) / upper)) - 1, 0) if math.isfinite(upper) else 0
+        if horizon is not None and tau_l > horizon - 1:
+            tau_l = None
+    if tau_l is not None and horizon is not None and tau_l >= horizon - 1:
+        tau_l = None  # τ = T − 1 is full BPTT: nothing is truncated
+    basis, tau, est = "lambda1", tau_l, (math.exp(upper * (tau_l + 1)) if tau_l is not None else math.nan)
+    if measure and isinstance(system, (Problem, Tape)) and horizon is not None and horizon >= 2:
+        basis = "measured"
+        tau, est = _measured_tau(system, tol=tol, rate=upper, max_lag=max_lag)
     cell = system.problem.cell if isinstance(system, Tape) else system.cell if isinstance(system, Problem) else system
     return Prediction(
         spectrum=spectrum,
@@ -355,4 +428,48 @@ def predict(
         recommended_tau=tau,
         pascanu=pascanu_conditions(cell),
         system=_describe_system(system, data),
+        horizon=horizon,
+        basis=basis,
+        estimated_bias=est,
+        lambda1_tau=tau_l,
     )
+
+
+def relative_bias_bound(norms: np.ndarray, total_norm: float, T: int, rate: float) -> np.ndarray:
+    """Upper bound of the relative bias of window truncation at τ = 0..K−1 from per-lag norms.
+
+    ``norms[k]`` = ‖lag-k term‖ (all parameters; the readout sits at lag 0)
+    for k = 0..K−1, ``total_norm`` = ‖Σ_{k<K} term_k‖.  Lags K..T−1 are
+    bounded by ``norms[K−1] Σ_j e^{rate j}`` (infinite if rate ≥ 0 and lags
+    remain).  Bound(τ) = (Σ_{τ<k<K} norms[k] + tail) / (total_norm − tail).
+    """
+    K = norms.size
+    rest = T - K
+    if rest <= 0:
+        tail = 0.0
+    elif rate >= 0:
+        tail = math.inf
+    else:
+        beta = math.exp(rate)
+        tail = float(norms[-1]) * beta * (1 - beta**rest) / (1 - beta)
+    dropped = np.concatenate([np.cumsum(norms[::-1])[::-1][1:], [0.0]]) + tail  # Σ_{k>τ}
+    den = total_norm - tail
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, dropped / den, math.inf) if math.isfinite(tail) else np.full(K, math.inf)
+
+
+def _measured_tau(system: Problem | Tape, *, tol: float, rate: float, max_lag: int) -> tuple[int | None, float]:
+    from ..gradients import lag_contributions
+
+    T = system.T
+    K = min(T - 1, max_lag)
+    lc = lag_contributions(system, max_lag=K)
+    norms = lc.norms()
+    total = lc.total().norm()
+    bound = relative_bias_bound(norms, total, T, rate)
+    ok = np.flatnonzero(bound[: T - 1] <= tol)  # τ ≤ T − 2: τ = T − 1 is full BPTT
+    ok = ok[ok < T - 1]
+    if not ok.size:
+        return None, math.nan
+    tau = int(ok[0])
+    return tau, float(bound[tau])

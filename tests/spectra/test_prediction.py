@@ -9,7 +9,9 @@ import pytest
 
 from stability import InputValueError, Problem
 from stability.cells import GRU, LSTM, LinearCell, TanhRNN
+from stability.estimators import ProblemSpec, Truncated, exact
 from stability.spectra import lyapunov_spectrum, pascanu_conditions, predict
+from stability.spectra.prediction import relative_bias_bound
 
 
 def _const(A, T=400):
@@ -29,11 +31,14 @@ def test_vanishing_prediction_from_a_known_exponent():
 
 
 def test_exploding_and_edge_regimes():
-    """λ₁ = ln 1.5 explodes (horizon ⌈ln bound / λ₁⌉); λ₁ = ln 1.001 is at the edge (band 0.01)."""
+    """λ₁ = ln 1.5 explodes (horizon ⌈ln bound / λ₁⌉); λ₁ = ln 1.001 is at the edge (band 0.01).
+
+    Neither gets a truncation: the dropped long lags dominate the gradient, so full BPTT is needed."""
     up = predict(_const(np.diag([1.5, 0.2])), bound=1e6, warmup=20)
     assert up.regime == "exploding"
     assert up.explosion_horizon == math.ceil(math.log(1e6) / math.log(1.5)) == 35
-    assert up.recommended_tau == 34 and up.vanishing_horizon is None
+    assert up.recommended_tau is None and up.vanishing_horizon is None
+    assert "full BPTT needed" in up.summary()
     edge = predict(_const(np.diag([1.001, 0.2])), warmup=20)
     assert edge.regime == "edge" and edge.recommended_tau is None
     assert "NEAR THE EDGE" in edge.summary()
@@ -87,7 +92,70 @@ def test_summary_repr_and_html():
     for piece in ("VANISHING", "λ₁ = -0.6931", "e^λ₁ = 0.5", "vanishing horizon", "τ = 9", "Pascanu", "|λ₁| ≤ 0.01"):
         assert piece in text, piece
     assert "regime='vanishing'" in repr(pred)
-    assert "<table>" in pred._repr_html_() and "vanishing" in pred._repr_html_()
+    page = pred._repr_html_()
+    assert "<table>" in page and "vanishing" in page
+    # the regime row states the vanishing criterion, not the near-edge band
+    row = page.split("regime</th><td>")[1].split("</td>")[0]
+    assert "λ₁ + 2 s.e. &lt; −0.01" in row and "|λ₁| ≤" not in row
+
+
+def test_recommended_tau_never_exceeds_the_horizon():
+    """λ₁ = ln 0.95 needs τ = 134 for 1e-3; over T = 64 steps that cannot be met: None, not 134."""
+    J = _const(np.diag([0.95, 0.2]), 84)
+    pred = predict(J, warmup=20, blocks=4)
+    assert pred.lambda1 == pytest.approx(math.log(0.95), abs=1e-12) and pred.regime == "vanishing"
+    assert pred.horizon == 84 and pred.recommended_tau is None and pred.lambda1_tau is None
+    assert math.ceil(math.log(1e-3) / math.log(0.95)) - 1 > 83
+    assert "full BPTT needed over T = 84" in pred.summary()
+    long = predict(_const(np.diag([0.95, 0.2]), 400), warmup=20, blocks=4)
+    assert long.recommended_tau == math.ceil(math.log(1e-3) / math.log(0.95)) - 1 == 134
+
+
+@pytest.fixture(scope="module")
+def regimes():
+    """The study's tanh RNN (n = 32, 8 inputs, T = 64) at three gains, λ₁ from a 3000-step driven trajectory."""
+    out = {}
+    for gain in (0.5, 2.0, 3.0):
+        p = ProblemSpec(hidden=32, inputs=8, T=64, gain=gain, seed=3).build()
+        sp = lyapunov_spectrum(p.cell, np.random.default_rng(1).normal(size=(3000, 8)), k=1, rng=0)
+        out[gain] = (p, sp)
+    return out
+
+
+@pytest.mark.parametrize("gain, regime", [(0.5, "vanishing"), (2.0, "edge"), (3.0, "exploding")])
+@pytest.mark.parametrize("tol", [1e-2, 1e-3])
+def test_exact_relative_bias_at_recommended_tau_meets_the_bound(regimes, gain, regime, tol):
+    """Three regimes: at the recommended τ the *exact* relative bias (estimators.exact) is ≤ ε; where no τ is
+    recommended, the exact bias of the longest real truncation (τ = T − 2) is indeed above ε here."""
+    p, sp = regimes[gain]
+    pred = predict(p, tol=tol, spectrum=sp)
+    assert pred.regime == regime and pred.basis == "measured" and pred.tolerance == tol
+    if pred.recommended_tau is None:
+        assert "full BPTT needed" in pred.tau_text()
+        assert exact(p, Truncated(p.T - 2)).relative_bias > tol
+        return
+    tau = pred.recommended_tau
+    assert 0 <= tau <= p.T - 2
+    got = exact(p, Truncated(tau)).relative_bias
+    assert got <= pred.estimated_bias * (1 + 1e-9) and pred.estimated_bias <= tol
+    assert got <= tol
+
+
+def test_contracting_problem_gets_a_short_tau_and_others_none(regimes):
+    taus = {g: predict(p, tol=1e-3, spectrum=sp).recommended_tau for g, (p, sp) in regimes.items()}
+    assert taus[0.5] is not None and taus[0.5] < 10
+    assert taus[2.0] is None and taus[3.0] is None
+
+
+def test_relative_bias_bound_on_hand_made_norms():
+    """Norms 8, 4, 2, 1 (all lags, T = 4) and ‖Σ‖ = 10: bound(τ) = Σ_{k>τ} norms / 10."""
+    b = relative_bias_bound(np.array([8.0, 4.0, 2.0, 1.0]), 10.0, 4, -1.0)
+    assert b == pytest.approx([0.7, 0.3, 0.1, 0.0])
+    # two lags missing, bounded by the geometric tail at rate ln 0.5 from the last measured norm 2
+    b = relative_bias_bound(np.array([8.0, 4.0, 2.0]), 10.0, 5, math.log(0.5))
+    tail = 2 * (0.5 + 0.25)
+    assert b == pytest.approx([(6 + tail) / (10 - tail), (2 + tail) / (10 - tail), tail / (10 - tail)])
+    assert np.all(np.isinf(relative_bias_bound(np.array([1.0, 1.0]), 1.5, 5, 0.0)))
 
 
 def test_validation():
