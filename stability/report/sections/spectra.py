@@ -98,85 +98,21 @@ def analyse(regime: "Regime", inputs: Any, *, exponents: int, tau: int, rng: Any
 
 
 def _spectrum_figure(results: list[RegimeSpectra]):
-    def make():
-        import numpy as np
+    from ..plots import spectrum_figure
 
-        from ..style import MARKERS, PALETTE, label_axes, new_figure
-
-        fig = new_figure(height=3.0)
-        ax = fig.add_subplot()
-        for i, r in enumerate(results):
-            ex, se = np.asarray(r.spectrum.exponents), np.asarray(r.spectrum.stderr)
-            j = np.arange(1, ex.size + 1) + (i - (len(results) - 1) / 2) * 0.08
-            ax.errorbar(j, ex, yerr=2 * np.nan_to_num(se), fmt=MARKERS[i % len(MARKERS)] + "-",
-                        color=PALETTE[i % len(PALETTE)], markersize=4, linewidth=1.0,
-                        label=f"{r.regime.label} ({r.prediction.regime})")
-        ax.axhline(0.0, color="black", linewidth=0.8)
-        label_axes(ax, x="exponent index j", y="Lyapunov exponent λ_j", y_unit="1/step")
-        ax.legend(loc="best")
-        return fig
-
-    return make
+    return spectrum_figure(results)
 
 
 def _lag_figure(results: list[RegimeSpectra]):
-    def make():
-        import numpy as np
+    from ..plots import lag_figure
 
-        from ..plots import measured_with_prediction
-        from ..style import label_axes, new_figure
-
-        fig = new_figure(height=3.4)
-        ax = fig.add_subplot()
-        for i, r in enumerate(results):
-            a = r.agreement
-            if a is None:
-                continue
-            lags, norms = np.asarray(a.lags, dtype=float), np.asarray(a.norms)
-            keep = norms > 0
-            anchor = int(np.flatnonzero(lags[keep] == a.fit_lags[0])[0])
-            measured_with_prediction(ax, lags[keep], norms[keep], rate=a.mean_rate,
-                                     label=r.regime.label, index=i, anchor=anchor)
-        label_axes(ax, x="lag k", x_unit="steps", y="‖lag-k term of ∂L/∂w_h‖")
-        ax.legend(loc="best", fontsize=7.5)
-        return fig
-
-    return make
+    return lag_figure(results)
 
 
 def _products_figure(results: list[RegimeSpectra]):
-    def make():
-        import numpy as np
+    from ..plots import products_figure
 
-        from ..style import PALETTE, label_axes, new_figure
-
-        n = len(results)
-        cols = min(n, 3)
-        rows = -(-n // cols)
-        fig = new_figure(height=2.6 * rows + 0.3)
-        axes = fig.subplots(rows, cols, squeeze=False, sharey=False)
-        for i, r in enumerate(results):
-            ax = axes[i // cols][i % cols]
-            ps = r.products
-            lags = np.asarray(ps.lags)
-            ls = np.asarray(ps.log_singular_values)
-            colour = PALETTE[i % len(PALETTE)]
-            for j in range(1, ls.shape[1] - 1):
-                ax.plot(lags, ls[:, j], color=colour, alpha=0.25, linewidth=0.6)
-            ax.plot(lags, ls[:, 0], color=colour, linewidth=1.8, label="ln σ₁ (largest)")
-            ax.plot(lags, ls[:, -1], color=colour, linewidth=1.2, linestyle=":", label="ln σ_d (smallest)")
-            if ps.log_eigenvalues is not None:
-                ax.plot(lags, ps.log_eigenvalues[:, 0], "--", color="black", linewidth=1.0, label="ln |μ₁| (eigenvalue)")
-            ax.axhline(0.0, color="black", linewidth=0.6)
-            ax.set_title(r.regime.label, fontsize=8.5)
-            label_axes(ax, x="lag k", x_unit="steps", y="ln σ_j(c_k ⋯ c_1)" if i % cols == 0 else "")
-            if i == 0:
-                ax.legend(loc="lower left", fontsize=7)
-        for k in range(n, rows * cols):
-            axes[k // cols][k % cols].set_visible(False)
-        return fig
-
-    return make
+    return products_figure(results)
 
 
 # --------------------------------------------------------------------------- section

@@ -89,109 +89,22 @@ def _rel(value: float, norm: float) -> float:
 # --------------------------------------------------------------------------- figures
 
 
-def _panels(n: int):
-    from ..style import new_figure
-
-    cols = min(n, 3)
-    rows = -(-n // cols)
-    fig = new_figure(height=2.7 * rows + 0.5)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for k in range(n, rows * cols):
-        axes[k // cols][k % cols].set_visible(False)
-    return fig, [axes[i // cols][i % cols] for i in range(n)], cols
-
-
 def _truncation_figure(results: list[RegimeStrategies]):
-    def make():
-        import numpy as np
+    from ..plots import truncation_figure
 
-        from ..style import LINESTYLES, MARKERS, PALETTE, label_axes, new_figure
-
-        fig = new_figure(height=3.2)
-        ax = fig.add_subplot()
-        for i, r in enumerate(results):
-            colour = PALETTE[i % len(PALETTE)]
-            g2 = r.gradient_norm
-            for mode, rows, style in (("window", r.window, "-"), ("chunked", r.chunked, "--")):
-                tau = np.array([t for t, _ in rows], dtype=float)
-                bias = np.array([_rel(s.bias_norm, g2) for _, s in rows])
-                keep = bias > 0
-                ax.semilogy(tau[keep], bias[keep], style, marker=MARKERS[i % len(MARKERS)], color=colour,
-                            markersize=3.5, label=f"{r.regime.label}, {mode}")
-        label_axes(ax, x="truncation length τ", x_unit="steps", y="relative bias ‖E Ĝ − G‖ / ‖G‖")
-        ax.legend(loc="best", fontsize=7.5, ncols=2 if len(results) > 1 else 1)
-        return fig
-
-    return make
+    return truncation_figure(results)
 
 
 def _randomized_figure(results: list[RegimeStrategies]):
-    def make():
-        import numpy as np
+    from ..plots import randomized_figure
 
-        from ..plots import exact_with_monte_carlo
-        from ..style import label_axes, new_figure
-
-        fig = new_figure(height=3.2)
-        ax = fig.add_subplot()
-        for i, r in enumerate(results):
-            rows = [(pi, s, mc) for pi, s, mc in r.randomized if s.variance > 0]
-            if not rows:
-                continue
-            g2 = r.gradient_norm**2
-            pi = np.array([p for p, _, _ in rows])
-            exact = np.array([s.variance / g2 for _, s, _ in rows])
-            with_mc = [mc is not None for _, _, mc in rows]
-            if all(with_mc):
-                mean = np.array([mc.variance / g2 for _, _, mc in rows])
-                se = np.array([mc.variance_se / g2 for _, _, mc in rows])
-                exact_with_monte_carlo(ax, pi, exact, mean, se, label=r.regime.label, index=i)
-            else:
-                exact_with_monte_carlo(ax, pi, exact, label=r.regime.label, index=i)
-        ax.set_yscale("log")
-        label_axes(ax, x="keep probability π", y="relative variance tr Cov(Ĝ) / ‖G‖²")
-        ax.legend(loc="best", fontsize=7.5)
-        return fig
-
-    return make
+    return randomized_figure(results)
 
 
 def _cost_figure(results: list[RegimeStrategies]):
-    def make():
-        import numpy as np
+    from ..plots import cost_figure
 
-        from ..plots import exact_with_monte_carlo
-        from ..style import MARKERS, PALETTE, label_axes
-
-        fig, axes, cols = _panels(len(results))
-        for i, (ax, r) in enumerate(zip(axes, results)):
-            g2 = r.gradient_norm**2
-            for j, (name, rows) in enumerate((("window τ", r.window), ("chunked τ", r.chunked))):
-                cost = np.array([s.cost.backward_steps for _, s in rows])
-                mse = np.array([s.mse / g2 for _, s in rows])
-                keep = mse > 0
-                ax.plot(cost[keep], mse[keep], linestyle="-" if j == 0 else "--", marker=MARKERS[j + 1],
-                        color=PALETTE[j + 1], markersize=3.5, label=f"truncated, {name}")
-            rows = [(pi, s, mc) for pi, s, mc in r.randomized if s.mse > 0]
-            if rows:
-                cost = np.array([s.cost.backward_steps for _, s, _ in rows])
-                exact = np.array([s.mse / g2 for _, s, _ in rows])
-                if all(mc is not None for _, _, mc in rows):
-                    mean = np.array([mc.mse / g2 for _, _, mc in rows])
-                    se = np.array([mc.mse_se / g2 for _, _, mc in rows])
-                    exact_with_monte_carlo(ax, cost, exact, mean, se, label="randomized π", index=0)
-                else:
-                    exact_with_monte_carlo(ax, cost, exact, label="randomized π", index=0)
-            ax.axvline(r.full_cost.backward_steps, color=PALETTE[6], linewidth=0.8, linestyle=":")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_title(r.regime.label, fontsize=8.5)
-            label_axes(ax, x="expected backward steps", y="relative MSE" if i % cols == 0 else "")
-        handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=7.5)
-        return fig
-
-    return make
+    return cost_figure(results)
 
 
 # --------------------------------------------------------------------------- findings
