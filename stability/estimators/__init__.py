@@ -8,6 +8,9 @@
 * `expected_cost(strategy, T)`: backward steps and peak cached states.
 * `sweep(...)`: records over τ, π, gain, T and seeds, on any executor.
 * `compare_at_equal_cost`, `claims`: SPEC §6 claims 2 and 3 as numbers.
+* `sgd_comparison`: claim 3 in SGD terms (bias² against variance/N over N
+  updates, ξ-variance against the minibatch data-gradient variance, at
+  matched compute and matched memory, with ARTBP).
 
 NumPy/SciPy only.
 """
@@ -19,6 +22,7 @@ from .montecarlo import draw_gradients, draw_xi, monte_carlo
 from .results import MonteCarloStatistics, ParameterStatistics, Statistics
 from .strategies import ARTBP, Full, PowerLawKeep, Randomized, Strategy, Truncated
 from .sweeps import ProblemSpec, SerialExecutor, SweepRecord, SweepResult, problem_grid, sweep
+from .sgd import SGDComparison, SGDEstimate, SGDPair, match_artbp, match_compute, match_memory, sgd_comparison
 
 __all__ = [
     "Full",
@@ -49,4 +53,11 @@ __all__ = [
     "CostMatchedPair",
     "EqualCostComparison",
     "ClaimsResult",
+    "sgd_comparison",
+    "SGDComparison",
+    "SGDEstimate",
+    "SGDPair",
+    "match_compute",
+    "match_memory",
+    "match_artbp",
 ]
