@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="symbolic expansion of the BPTT gradient (SPEC eq. 7)",
         description="Print the expansion of dh_t/dw_h into b_t and products of step Jacobians c_t.",
     )
-    p.add_argument("--t", dest="t", type=_positive_int, default=3, metavar="T", help="time step t to expand (default: 3)")
+    p.add_argument("--t", dest="t", type=_positive_int, default=4, metavar="T", help="time step t to expand (default: 4)")
     p.add_argument(
         "--form",
         choices=("full", "window", "chunked", "randomized", "lemma", "induction"),

@@ -25,6 +25,7 @@ __all__ = [
     "ShowsMath",
     "ordered_sum",
     "ordered_product",
+    "matrix_order_latex",
     "sequence",
     "reduce_to_zero",
 ]
@@ -78,6 +79,68 @@ def partial_symbol(num: str, num_latex: str, den: str = "w_h", den_latex: str = 
 def sequence(prefix: str, first: int, last: int, *, commutative: bool = True) -> tuple[sp.Symbol, ...]:
     """Symbols ``prefix_first, ..., prefix_last`` (empty when ``last < first``)."""
     return tuple(sp.Symbol(f"{prefix}_{k}", commutative=commutative) for k in range(first, last + 1))
+
+
+def matrix_order_latex(expr: sp.Expr) -> str:
+    r"""LaTeX of a (scalar) expression with the factors of each product in matrix order: c's, then b.
+
+    The induction proof of the lemma (eq. 5) runs on commuting symbols, and
+    SymPy's printer puts ``b_i`` before ``\prod c_j``; for matrices the
+    Jacobians multiply ``b_i`` from the left, so this prints every product
+    with its Jacobian factors (``c``, products of ``c``) first and the
+    ``b`` factor last, and each ``\prod_{j=lo}^{hi} c_j`` stands for
+    ``c_{hi} \cdots c_{lo}`` (latest factor on the left).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> i, j, t = sp.symbols("i j t", integer=True, positive=True)
+    >>> b, c = sp.IndexedBase("b"), sp.IndexedBase("c")
+    >>> expr = b[t] + sp.Sum(sp.Product(c[j], (j, i + 1, t)) * b[i], (i, 1, t - 1))
+    >>> matrix_order_latex(expr)
+    '{b}_{t} + \\sum_{i=1}^{t - 1} \\prod_{j=i + 1}^{t} {c}_{j} \\, {b}_{i}'
+    """
+    from sympy.printing.latex import LatexPrinter
+
+    def is_b(factor: sp.Expr) -> bool:
+        base = factor.base if isinstance(factor, sp.Pow) else factor
+        return isinstance(base, sp.Indexed) and str(base.base) == "b"
+
+    def latest(factor: sp.Expr) -> sp.Expr:
+        if isinstance(factor, sp.Product):
+            return factor.limits[-1][2]
+        if isinstance(factor, sp.Indexed):
+            return factor.indices[-1]
+        return sp.S.Zero
+
+    class _MatrixOrder(LatexPrinter):
+        def _print_Mul(self, e):  # noqa: N802 (SymPy's printer API)
+            factors = list(e.args)
+            if not any(is_b(f) for f in factors) or len(factors) < 2:
+                return super()._print_Mul(e)
+            coeff = [f for f in factors if f.is_number]
+            rest = [f for f in factors if not f.is_number]
+            jacobians = [f for f in rest if not is_b(f)]
+            # latest Jacobian on the left: order c-factors by their last index, descending
+            for n in range(1, len(jacobians)):
+                k = n
+                while k > 0 and (latest(jacobians[k]) - latest(jacobians[k - 1])).is_positive:
+                    jacobians[k - 1], jacobians[k] = jacobians[k], jacobians[k - 1]
+                    k -= 1
+            ordered = jacobians + [f for f in rest if is_b(f)]
+            parts = []
+            for f in ordered:
+                text = self._print(f)
+                if isinstance(f, sp.Add):
+                    text = rf"\left({text}\right)"
+                parts.append(text)
+            head = ""
+            if coeff:
+                k = sp.Mul(*coeff)
+                head = "-" if k == -1 else ("" if k == 1 else self._print(k) + " ")
+            return head + r" \, ".join(parts)
+
+    return _MatrixOrder().doprint(expr)
 
 
 def ordered_product(factors: Sequence[sp.Expr]) -> sp.Expr:

@@ -27,7 +27,7 @@ from sympy.simplify.simplify import factor_sum, product_simplify, sum_simplify
 
 from .._validate import as_int
 from ._common import check_kind
-from ._display import ShowsMath, Verification, _is_zero, ordered_sum, sequence
+from ._display import ShowsMath, Verification, _is_zero, matrix_order_latex, ordered_sum, sequence
 from .derivation import closed_form_terms, display_terms, unroll
 
 __all__ = ["lemma", "Lemma", "induction_step", "InductionStep", "ProofStep"]
@@ -193,12 +193,13 @@ class InductionStep(ShowsMath):
 
     def latex(self) -> str:
         t = self.t
+        m = matrix_order_latex  # c's before b: the order that holds for matrices too
         rows = [
-            rf"A(t) &= {sp.latex(self.closed)}",
-            rf"A(1) &= {sp.latex(self.base.after)}",
-            rf"A(t+1) &= {sp.latex(self.steps[0].before)}",
+            rf"A(t) &= {m(self.closed)}",
+            rf"A(1) &= {m(self.base.after)}",
+            rf"A(t+1) &= {m(self.steps[0].before)}",
         ]
-        rows += [rf"&= {sp.latex(s.after)} && \text{{({s.rule})}}" for s in self.steps]
+        rows += [rf"&= {m(s.after)} && \text{{({s.rule})}}" for s in self.steps]
         rows.append(rf"&= b_{{{sp.latex(t + 1)}}} + c_{{{sp.latex(t + 1)}}} A(t)")
         return "\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}"
 

@@ -66,6 +66,7 @@ def build_derivation_section(ctx: "StudyContext") -> "SectionOutput":
     form (7), both truncations, and randomized truncation (8) with E[z_t] = ∂h_t/∂w_h proven."""
     import sympy as sp
 
+    from ...symbolic._display import matrix_order_latex
     from .._context import SectionOutput
 
     spec = ctx.recipe.derivation
@@ -108,12 +109,16 @@ def build_derivation_section(ctx: "StudyContext") -> "SectionOutput":
             "below is carried out by SymPy with a *symbolic* t: base case, then three rewrites of A(t+1), each "
             "certified by the SymPy routine named under it, and a remainder that expands to 0."
         ),
-        Equation(sp.latex(sp.Eq(sp.Symbol("A(t)"), induction.closed, evaluate=False)), label="(5)"),
-        Equation(rf"A(1) = {sp.latex(induction.base.after)}", caption="Base case: the empty sum is 0."),
-        Equation(rf"A(t+1) = {sp.latex(induction.steps[0].before)}"),
+        Equation(
+            rf"A(t) = {matrix_order_latex(induction.closed)}", label="(5)",
+            caption="Products in matrix order: $\\prod_{j=i+1}^{t} c_j = c_t c_{t-1} \\cdots c_{i+1}$, then $b_i$.",
+        ),
+        Equation(rf"A(1) = {matrix_order_latex(induction.base.after)}", caption="Base case: the empty sum is 0."),
+        Equation(rf"A(t+1) = {matrix_order_latex(induction.steps[0].before)}"),
     ]
     for step in induction.steps:
-        blocks.append(Equation(rf"= {sp.latex(step.after)}", caption=f"Rewrite: {step.rule} ({verdict_word(step)})."))
+        blocks.append(Equation(rf"= {matrix_order_latex(step.after)}",
+                               caption=f"Rewrite: {step.rule} ({verdict_word(step)})."))
     blocks.append(
         Equation(
             r"= b_{t+1} + c_{t+1} A(t)",
