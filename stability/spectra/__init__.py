@@ -19,7 +19,14 @@ from .check import Agreement, check
 from .lyapunov import LyapunovSpectrum, linear_exponents, lyapunov_spectrum
 from .prediction import PascanuConditions, Prediction, pascanu_conditions, predict
 from .products import ProductSpectrum, product_spectrum
-from .sensitivity import initial_state_sensitivity
+from .sensitivity import (
+    CostMeasurement,
+    SensitivityGrowth,
+    directional_sensitivity,
+    initial_state_sensitivity,
+    measure_cost,
+    sensitivity_growth,
+)
 from .threshold import MeasuredThreshold, VarianceThreshold, measured_threshold, variance_threshold
 
 __all__ = [
