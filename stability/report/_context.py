@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputValueError
 from .model import Finding, Section
@@ -46,11 +46,16 @@ class SectionOutput:
         Claims this section's numbers decide; gathered into section (f).
     summaries : tuple of str
         Sentences generated from this section's numbers for section (f).
+    evidence : tuple of stability.findings.Evidence
+        The conditional tests of the chapter's claims this section decided
+        (effect, interval, threshold, verdict, kind); section (f) decides each
+        claim per condition from them (`stability.findings.claim_verdicts`).
     """
 
     section: Section
     findings: tuple[Finding, ...] = ()
     summaries: tuple[str, ...] = ()
+    evidence: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class StudyContext:
     seed: int
     findings: tuple[Finding, ...] = ()
     summaries: tuple[str, ...] = ()
+    evidence: tuple[Any, ...] = ()
 
     def rng(self, key: str) -> "np.random.Generator":
         """The generator of section *key* (independent of every other section's)."""

@@ -178,6 +178,7 @@ def build_study(
             seed=seed,
             findings=ctx.findings + tuple(out.findings),
             summaries=ctx.summaries + tuple(out.summaries),
+            evidence=ctx.evidence + tuple(out.evidence),
         )
         run.timings.append((f"({entry.letter}) {entry.title}", "included", time.perf_counter() - t))
     note("appendix", len(plan), total)
