@@ -50,7 +50,7 @@ from ..errors import InputValueError, NonFiniteError
 from ._source import as_source
 from ._threads import limit_blas_threads
 
-__all__ = ["VarianceThreshold", "variance_threshold", "MeasuredThreshold", "measured_threshold"]
+__all__ = ["VarianceThreshold", "variance_threshold", "MeasuredThreshold", "measured_threshold", "threshold_evidence"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -402,3 +402,61 @@ def measured_threshold(problems: Mapping[int, object] | Sequence[object], pis: S
     V = np.array([[exact(p, Randomized(float(pi))).variance for p in items] for pi in grid])
     grows = np.all(np.diff(V, axis=1) > 0, axis=1)
     return MeasuredThreshold(pis=grid, horizons=Ts, variance=V, grows=grows)
+
+
+def threshold_evidence(prediction: VarianceThreshold, measured: MeasuredThreshold, *, label: str = "",
+                       condition: str = "any"):
+    """The π* prediction checked against the measured divergence, as a `stability.findings.Evidence` (claim 3).
+
+    Hypothesis (stated before the numbers): the exact variance of randomized
+    truncation grows with T for constant π below the predicted bracket
+    [e^{2λ₁}, e^{L(2)}] and stops growing above it.  Effect: π* = e^{L(2)}
+    with its t-interval.  Verdict: supported when the measured switch
+    [below, above] meets the bracket; not supported when it misses it (or
+    the variance does not switch once along π); inconclusive when the π grid
+    has no switch (all grow or none grows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stability.estimators import ProblemSpec
+    >>> spec = [ProblemSpec(hidden=3, T=T, gain=0.5, seed=1) for T in (16, 32, 64)]
+    >>> m = measured_threshold([s.build() for s in spec], [0.005, 0.05, 0.5, 0.9])
+    >>> x = np.random.default_rng(0).normal(size=(4000, 3))
+    >>> vt = variance_threshold(spec[0].build().cell, x)
+    >>> ev = threshold_evidence(vt, m)
+    >>> ev.claim, ev.kind, ev.verdict == ("supported" if m.brackets(vt) else "not supported")
+    ('claim 3', 'evidence', True)
+    """
+    from ..findings import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Evidence
+
+    lo, hi = measured.below, measured.above
+    if math.isnan(lo) or math.isnan(hi):
+        verdict = INCONCLUSIVE
+        seen = "the π grid has no switch" + (" (every π grows)" if math.isnan(hi) else " (no π grows)")
+    elif not measured.consistent:
+        verdict, seen = NOT_SUPPORTED, "the variance switches more than once along π"
+    else:
+        verdict = SUPPORTED if measured.brackets(prediction) else NOT_SUPPORTED
+        seen = f"the exact variance grows with T up to π = {lo:.3g} and not from π = {hi:.3g}"
+    Ts = ", ".join(str(t) for t in measured.horizons)
+    return Evidence(
+        claim="claim 3",
+        condition=condition,
+        hypothesis=(
+            f"randomized truncation's exact variance grows with T (T = {Ts}) for constant π below the predicted "
+            "threshold bracket [e^(2λ₁), e^(L(2))] and not above it (SPEC §7)"
+        ),
+        effect=prediction.pi_star,
+        ci_low=min(prediction.pi_star_low, prediction.pi_star),
+        ci_high=max(prediction.pi_star_high, prediction.pi_star),
+        threshold="supported if the measured switch [last π that grows, first π that does not] meets [low, high]",
+        verdict=verdict,
+        kind="evidence",
+        label=label,
+        detail=(
+            f"predicted π* = e^(L(2)) = {prediction.pi_star:.3g}, bracket {prediction.low:.3g} … {prediction.high:.3g} "
+            f"(L(2) = {prediction.L2:.3g} ± {prediction.L2_stderr:.2g}); {seen}."
+        ),
+        unit="π",
+    )

@@ -17,7 +17,15 @@ import pytest
 from stability import gradients
 from stability.errors import InputTypeError, InputValueError
 from stability.estimators import ProblemSpec, Randomized, Truncated, draw_cost, expected_cost
-from stability.estimators.sgd import break_even, match_artbp, match_compute, match_memory, sgd_comparison
+from stability.estimators.sgd import (
+    BETTER_MARGIN,
+    break_even,
+    claim3_evidence,
+    match_artbp,
+    match_compute,
+    match_memory,
+    sgd_comparison,
+)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +131,13 @@ def test_verdicts_on_constructed_cases():
                                  taus=[4], artbp=False, updates=(10**6,))
     comp = next(p for p in contracting.pairs if p.match == "compute")
     assert comp.verdict(10**6) == "not supported" and comp.break_even < 10**6
+    # the same as evidence records (stability.findings), exact: the interval is the point
+    ev = {e.hypothesis.split("expected ")[1].split(",")[0]: e for e in claim3_evidence(exploding, label="x")}
+    assert ev["memory"].verdict == "supported" and ev["memory"].effect == pytest.approx(mem.log10_ratio(1000))
+    assert ev["memory"].ci_low == ev["memory"].ci_high == ev["memory"].effect and ev["memory"].kind == "evidence"
+    back = claim3_evidence(contracting)
+    assert all(e.verdict == ("supported" if e.effect >= -BETTER_MARGIN else "not supported") for e in back)
+    assert any(e.verdict == "not supported" for e in back)
 
 
 def test_bad_input():

@@ -16,6 +16,7 @@ import pytest
 from stability.errors import InputTypeError, InputValueError, NonFiniteError
 from stability.estimators import ProblemSpec
 from stability.spectra import measured_threshold, variance_threshold
+from stability.spectra.threshold import threshold_evidence
 
 
 def _scaled_rotations(a: tuple[float, float], T: int, d: int, rng: int) -> np.ndarray:
@@ -102,6 +103,11 @@ def test_pi_star_brackets_the_measured_divergence_threshold(hidden, gain, seed, 
     wrong = dataclasses.replace(vt, L2=vt.L2 / 2, L2_low=vt.L2_low / 2, L2_high=vt.L2_high / 2,
                                 lambda1=vt.lambda1 / 2)
     assert not measured.brackets(wrong)
+    # as evidence records (claim 3): supported for the estimate, not supported for the wrong prediction
+    ev = threshold_evidence(vt, measured, label="tanh", condition="contracting")
+    assert (ev.verdict, ev.kind, ev.claim) == ("supported", "evidence", "claim 3")
+    assert ev.ci_low <= ev.effect == pytest.approx(vt.pi_star) <= ev.ci_high
+    assert threshold_evidence(wrong, measured).verdict == "not supported"
     # and the divergence itself: ≥ 10× growth from T = 32 to 128 at the lowest π, decay at the highest
     assert measured.variance[0, -1] > 10 * measured.variance[0, 0]
     assert measured.variance[-1, -1] < measured.variance[-1, 0]
@@ -113,6 +119,8 @@ def test_measured_threshold_edges():
     assert m.pis.tolist() == [0.02, 0.9] and m.below == 0.02 and m.above == 0.9
     none = measured_threshold(probs, [0.9])
     assert math.isnan(none.below) and none.above == 0.9
+    J = np.broadcast_to(np.eye(2) * 0.5, (600, 2, 2))
+    assert threshold_evidence(variance_threshold(J, lags=(1, 4)), none).verdict == "inconclusive"
     with pytest.raises(InputValueError, match="increasing T"):
         measured_threshold(probs[::-1], [0.5])
     with pytest.raises(InputValueError, match="`pis`"):
