@@ -106,7 +106,7 @@ def test_pi_star_brackets_the_measured_divergence_threshold(hidden, gain, seed, 
     # as evidence records (claim 3): supported for the estimate, not supported for the wrong prediction
     ev = threshold_evidence(vt, measured, label="tanh", condition="contracting")
     assert (ev.verdict, ev.kind, ev.claim) == ("supported", "evidence", "claim 3")
-    assert ev.ci_low <= ev.effect == pytest.approx(vt.pi_star) <= ev.ci_high
+    assert ev.effect == pytest.approx(vt.pi_star) and ev.ci_low <= ev.effect <= ev.ci_high
     assert threshold_evidence(wrong, measured).verdict == "not supported"
     # and the divergence itself: ≥ 10× growth from T = 32 to 128 at the lowest π, decay at the highest
     assert measured.variance[0, -1] > 10 * measured.variance[0, 0]
