@@ -193,3 +193,50 @@ def test_validation():
     with pytest.raises(InputTypeError, match="Evidence"):
         F.claim_verdicts([object()])
     assert F.Test is F.Evidence
+
+
+# ---------------------------------------------------------------- evidence builders on hand-made inputs
+from types import SimpleNamespace  # noqa: E402
+
+
+def _growth(full, trunc):
+    return SimpleNamespace(full_rate=_iv(*full), truncated_rate=_iv(*trunc), Ts=np.array([8, 512]), sequences=4,
+                           directions=2, tau=8)
+
+
+def test_claim1_sensitivity_expected_verdicts():
+    lam_up = _iv(0.17, 0.20)
+    ev = F.claim1_sensitivity(_growth((0.16, 0.22), (-0.01, 0.005)), lam_up)
+    assert [e.condition for e in ev] == ["expanding", "expanding"]
+    assert [e.verdict for e in ev] == ["supported", "supported"]
+    # truncated grows as fast as full: the "bounded" half is rejected
+    ev = F.claim1_sensitivity(_growth((0.16, 0.22), (0.15, 0.21)), lam_up)
+    assert [e.verdict for e in ev] == ["supported", "not supported"]
+    # contracting: no growth expected, none seen -> supported; growth seen -> not supported
+    assert F.claim1_sensitivity(_growth((-0.007, -0.005), (-0.007, -0.005)), _iv(-1.2, -1.1))[0].verdict == "supported"
+    assert F.claim1_sensitivity(_growth((0.05, 0.08), (0, 0.01)), _iv(-1.2, -1.1))[0].verdict == "not supported"
+
+
+def test_claim1_cost_lists_the_formula_as_identity():
+    ratio = F.Interval(2.0, 0.1, 1.5, 2.6, 4, 0.95, "t", 5)
+    cost = SimpleNamespace(tau=8, time_ratio=ratio, memory_ratio=1.0, peak_full=100, peak_truncated=100)
+    time_ev, mem_ev, ident = F.claim1_cost(cost, 64)
+    assert time_ev.verdict == "supported" and mem_ev.verdict == "not supported"
+    assert ident.kind == "identity" and ident.effect == 8.0
+    v = F.claim_verdicts([time_ev, ident])
+    assert v["claim 1"].verdict == "supported" and len(v["claim 1"].identities) == 1
+
+
+def test_claim2_bias_expected_verdicts():
+    assert F.claim2_bias(1e-5, 16, _iv(-1.0, -0.9), tol=1e-3, T=64).verdict == "supported"
+    assert F.claim2_bias(0.2, 16, _iv(-1.0, -0.9), tol=1e-3, T=64).verdict == "not supported"
+    e = F.claim2_bias(0.45, 16, _iv(0.1, 0.2), tol=1e-3, T=64)
+    assert e.condition == "expanding" and e.verdict == "supported" and e.ci_low == e.ci_high == 0.45
+
+
+def test_claim4_rate_takes_the_check_verdict_and_condition():
+    a = SimpleNamespace(lambda1=-0.06, lambda1_stderr=0.005, lambda1_low=-0.07, lambda1_high=-0.05, level=0.95,
+                        slope=-0.02, slope_low=-0.06, slope_high=0.02, difference_low=-0.02, difference_high=0.1,
+                        draws=16, rule="r", verdict="inconclusive")
+    e = F.claim4_rate(a)
+    assert e.condition == "contracting" and e.verdict == "inconclusive" and e.effect == pytest.approx(0.04)
