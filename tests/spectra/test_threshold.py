@@ -129,6 +129,23 @@ def test_measured_threshold_edges():
         measured_threshold(probs[:1], [0.5])
 
 
+def test_expanding_bracket_and_hutchinson_measurement():
+    """π* > 1 (every π < 1 diverges): the fixed-direction (Hutchinson) measurement grows for every π < 1."""
+    spec = ProblemSpec(hidden=8, inputs=3, gain=3.0, seed=0)
+    vt = variance_threshold(spec.build().cell, np.random.default_rng(5).normal(size=(4000, 3)))
+    assert vt.pi_star > 1 and vt.low > 0.6 and vt.diverges(0.6) is True and vt.diverges(1.0) is False
+    problems = [dataclasses.replace(spec, T=T).build() for T in (16, 32, 64)]
+    m = measured_threshold(problems, [0.5, 0.6, 1.0], trace="hutchinson", probes=2)
+    assert m.grows.tolist() == [True, True, False]
+    assert threshold_evidence(vt, m).verdict == "supported"
+    # a prediction with the bracket below 0.5 is contradicted by the growth at 0.5 and 0.6
+    low = dataclasses.replace(vt, L2=math.log(0.2), L2_low=math.log(0.15), L2_high=math.log(0.25),
+                              lambda1=math.log(0.1) / 2)
+    assert threshold_evidence(low, m).verdict == "not supported"
+    with pytest.raises(InputValueError, match="`trace`"):
+        measured_threshold(problems, [0.5], trace="approx")
+
+
 def test_bad_input():
     J = np.broadcast_to(np.eye(2) * 0.5, (100, 2, 2))
     with pytest.raises(InputValueError, match="`lags\\[1\\]`"):
