@@ -84,6 +84,11 @@ class Gradient(Mapping):
         parts = ", ".join(f"{k}: {v.shape}" for k, v in self._arrays.items())
         return f"Gradient({{{parts}}}, norm={self.norm():.6g})"
 
+    def _repr_html_(self) -> str:
+        from ._display import gradient_html
+
+        return gradient_html(self)
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Tape:
@@ -153,6 +158,11 @@ class LagContributions:
 
     def __repr__(self) -> str:
         return f"LagContributions(K={len(self.lags)}, params={list(self.terms)}, complete={self.complete})"
+
+    def _repr_html_(self) -> str:
+        from ._display import lags_html
+
+        return lags_html(self)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -168,6 +168,11 @@ class Problem:
             f"loss={self.loss_name!r})"
         )
 
+    def _repr_html_(self) -> str:
+        from ._display import problem_html
+
+        return problem_html(self)
+
     # ------------------------------------------------------------------
     @classmethod
     def random(

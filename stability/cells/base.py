@@ -191,6 +191,16 @@ class Cell(abc.ABC):
             f"dtype={self.dtype}, params={self.num_params})"
         )
 
+    def _repr_html_(self) -> str:
+        from .._display import cell_html
+
+        return cell_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from .._display import cell_latex
+
+        return cell_latex(self)
+
     @classmethod
     def random(
         cls,

@@ -110,6 +110,11 @@ class EqualCostComparison:
             f"median_log10_ratio={self.median_log10_ratio:.3g}, pairs={len(self.pairs)})"
         )
 
+    def _repr_html_(self) -> str:
+        from .._display import equal_cost_html
+
+        return equal_cost_html(self)
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ClaimsResult:
@@ -125,7 +130,9 @@ class ClaimsResult:
         return f"ClaimsResult({inner})"
 
     def _repr_html_(self) -> str:
-        return "<ul>" + "".join(f"<li>{s}</li>" for s in self.sentences()) + "</ul>"
+        import html
+
+        return "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in self.sentences()) + "</ul>"
 
 
 def _default_taus(T: int) -> list[int]:

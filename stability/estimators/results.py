@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 from collections.abc import Mapping
 
 import numpy as np
@@ -193,17 +192,9 @@ class Statistics:
         return f"{type(self).__name__}({self.strategy!r}, {body})"
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self._fields())
-        params = "".join(
-            f"<tr><td>{html.escape(n)}</td><td>{s.relative_bias:.4g}</td><td>{s.variance:.4g}</td>"
-            f"<td>{s.mse:.4g}</td></tr>"
-            for n, s in self.per_parameter.items()
-        )
-        return (
-            f"<div><strong>{html.escape(type(self).__name__)}: {html.escape(repr(self.strategy))}</strong>"
-            f"<table>{rows}</table><table><tr><th>parameter</th><th>relative bias</th><th>variance</th>"
-            f"<th>MSE</th></tr>{params}</table></div>"
-        )
+        from .._display import statistics_html
+
+        return statistics_html(self)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)

@@ -171,17 +171,9 @@ class SweepResult:
         return f"SweepResult({len(self.records)} records)"
 
     def _repr_html_(self) -> str:
-        cols = ("strategy", "gain", "T", "seed", "relative_bias", "variance", "mse", "backward_steps")
-        head = "".join(f"<th>{c}</th>" for c in cols)
-        body = "".join(
-            "<tr>" + "".join(
-                f"<td>{getattr(r, c):.4g}</td>" if isinstance(getattr(r, c), float) else f"<td>{getattr(r, c)}</td>"
-                for c in cols
-            ) + "</tr>"
-            for r in self.records[:50]
-        )
-        more = f"<p>… {len(self.records) - 50} more</p>" if len(self.records) > 50 else ""
-        return f"<table><tr>{head}</tr>{body}</table>{more}"
+        from .._display import sweep_html
+
+        return sweep_html(self)
 
 
 class SerialExecutor(concurrent.futures.Executor):

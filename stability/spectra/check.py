@@ -25,7 +25,6 @@ summed lag terms follow when they add coherently.
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
 
 import numpy as np
@@ -206,7 +205,9 @@ class Agreement:
         )
 
     def _repr_html_(self) -> str:
-        return "<pre>" + html.escape(self.summary()) + "</pre>"
+        from .._display import summary_html
+
+        return summary_html(self.summary())
 
 
 def check(

@@ -16,7 +16,6 @@ accumulated in log space (Benettin et al. 1980; Shimada & Nagashima 1979).
 from __future__ import annotations
 
 import dataclasses
-import html
 
 import numpy as np
 
@@ -135,16 +134,9 @@ class LyapunovSpectrum:
         return f"LyapunovSpectrum([{shown}{more}] per step; {how})"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>λ<sub>{i + 1}</sub></td><td>{v:.6g}</td><td>{s:.2g}</td><td>{np.exp(v):.6g}</td></tr>"
-            for i, (v, s) in enumerate(zip(self.exponents, self.stderr))
-        )
-        note = html.escape(repr(self).split("; ", 1)[1].rstrip(")"))
-        return (
-            "<table><caption>Lyapunov spectrum (per step)</caption>"
-            "<thead><tr><th></th><th>λ</th><th>std. err.</th><th>e<sup>λ</sup></th></tr></thead>"
-            f"<tbody>{rows}</tbody></table><p><small>{note}</small></p>"
-        )
+        from .._display import lyapunov_html
+
+        return lyapunov_html(self)
 
 
 def _fmt_pm(value: float, err: float) -> str:

@@ -36,7 +36,6 @@ resolved; the others are NaN.
 from __future__ import annotations
 
 import dataclasses
-import html
 
 import numpy as np
 
@@ -96,18 +95,9 @@ class ProductSpectrum:
         )
 
     def _repr_html_(self) -> str:
-        K = len(self.lags)
-        picks = sorted({0, K // 4, K // 2, K - 1})
-        rows = "".join(
-            f"<tr><td>{int(self.lags[i])}</td><td>{self.log_singular_values[i, 0]:.5g}</td>"
-            f"<td>{self.log_singular_values[i, -1]:.5g}</td></tr>"
-            for i in picks
-        )
-        return (
-            f"<table><caption>{html.escape('Singular values of c_{i+k} ⋯ c_{i+1}')}</caption>"
-            "<thead><tr><th>lag k</th><th>ln σ<sub>1</sub></th><th>ln σ<sub>d</sub></th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
-        )
+        from .._display import products_html
+
+        return products_html(self)
 
 
 def _round_robin(d: int) -> tuple[np.ndarray, np.ndarray]:

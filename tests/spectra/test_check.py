@@ -119,7 +119,7 @@ def test_tape_input_display_and_validation():
     a = check(tape, max_lag=30, draws=4, rng=0)
     s = a.summary()
     assert "typical rate" in s and "secondary model" in s and "rule:" in s
-    assert "Agreement(agree=" in repr(a) and "<pre>" in a._repr_html_()
+    assert "Agreement(agree=" in repr(a) and "<table>" in a._repr_html_()
     assert a.rule.startswith("agree when the 95% interval")
     with pytest.raises(InputTypeError, match="`problem`"):
         check(np.zeros((3, 2, 2)))
