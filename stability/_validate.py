@@ -6,6 +6,7 @@ Messages follow one pattern: ``"`name` must be ...; got <value>."``
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import operator
 from collections.abc import Callable
@@ -23,6 +24,7 @@ __all__ = [
     "check_finite",
     "check_shape",
     "check_choice",
+    "finite_arithmetic",
 ]
 
 _FLOAT_KINDS = "fc"  # real floating point, and complex (for complex-step differentiation)
@@ -73,6 +75,49 @@ def check_finite(name: str, arr: np.ndarray) -> None:
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise NonFiniteError(f"`{name}` must be finite; got {describe(arr)} with {bad} non-finite entries.")
+
+
+class finite_arithmetic(contextlib.ContextDecorator):
+    """Run a computation with NumPy overflow and invalid operations raising, as `NonFiniteError`.
+
+    The package's non-finite policy (documented in the README and in
+    `stability.errors.NonFiniteError`): a public result is finite; where the
+    true value overflows the floating-point range, or an operation would
+    produce NaN, the computation stops with `NonFiniteError` naming *what*
+    was computed -- never a silent inf/NaN, never a bare NumPy
+    ``RuntimeWarning``.  Usable as ``with finite_arithmetic("exact"): ...``
+    or as a decorator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with finite_arithmetic("`demo`"):
+    ...     np.float64(1e300) * 1e10
+    Traceback (most recent call last):
+    ...
+    stability.errors.NonFiniteError: `demo`: the result overflows the floating-point range or would be NaN (overflow encountered in scalar multiply).
+    """
+
+    def __init__(self, what: str, hint: str = "") -> None:
+        self.what = what
+        self.hint = hint
+
+    def _recreate_cm(self):  # a fresh instance per decorated call (re-entrant, thread-safe)
+        return type(self)(self.what, self.hint)
+
+    def __enter__(self):
+        self._state = np.errstate(over="raise", invalid="raise")
+        self._state.__enter__()
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        self._state.__exit__(kind, exc, tb)
+        if kind is not None and issubclass(kind, FloatingPointError):
+            raise NonFiniteError(
+                f"{self.what}: the result overflows the floating-point range or would be NaN ({exc})"
+                + (f"; {self.hint}" if self.hint else "") + "."
+            ) from None
+        return False
 
 
 def check_shape(name: str, arr: np.ndarray, shape: tuple[int | None, ...]) -> None:

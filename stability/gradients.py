@@ -18,15 +18,17 @@ estimates can share one cached forward pass.
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 
 import numpy as np
 
 from ._budget import check_cell_problem
-from ._validate import as_int, as_probability, as_rng, check_choice, describe
+from ._validate import as_int, as_probability, as_rng, check_choice, describe, finite_arithmetic
 from .cells.base import Trace, readonly
-from .errors import InputTypeError, InputValueError
+from .errors import InputTypeError, InputValueError, NonFiniteError, NonFiniteWarning
 from .problem import Problem, loss_and_adjoint
 
 __all__ = [
@@ -198,6 +200,10 @@ class RandomizedGradient:
 
 
 # --------------------------------------------------------------------------- forward
+_OVERFLOW_HINT = ("the true gradient is beyond float64 -- the products of step Jacobians explode "
+                  "(lower the gain or T, or use truncation)")
+
+
 def _as_tape(problem: Problem | Tape) -> Tape:
     if isinstance(problem, Tape):
         return problem
@@ -228,6 +234,45 @@ def forward(problem: Problem, *, max_memory: object = None) -> Tape:
     cell = problem.cell
     check_cell_problem(cell, T=problem.T, batch=problem.batch, outputs=problem.outputs, max_memory=max_memory,
                        what=f"forward({problem!r})")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing trajectory is detected and flagged below
+        tape = _forward_pass(problem, cell)
+    return _flag_nonfinite(tape)
+
+
+def _first_nonfinite_step(tape: Tape) -> int | None:
+    """The first time t (1-based) whose state is non-finite, or None."""
+    states = tape.trace.states[1:]
+    bad = ~np.isfinite(states).reshape(states.shape[0], -1).all(axis=1)
+    return int(np.argmax(bad)) + 1 if bad.any() else None
+
+
+def _flag_nonfinite(tape: Tape) -> Tape:
+    """Non-finite policy for the forward pass: the loss is +inf (flagged), never NaN; states stay as computed."""
+    step = _first_nonfinite_step(tape)
+    if step is None and np.isfinite(tape.loss):
+        return tape
+    where = f"the state at t = {step}" if step is not None else "the loss"
+    warnings.warn(
+        NonFiniteWarning(
+            f"forward: {where} of {tape.problem!r} overflows float64; the loss is reported as +inf "
+            "(the trajectory explodes: lower the gain or T); gradients of a non-finite trajectory raise NonFiniteError."
+        ),
+        stacklevel=3,
+    )
+    return dataclasses.replace(tape, loss=math.inf)
+
+
+def _require_finite(tape: Tape, what: str) -> None:
+    step = _first_nonfinite_step(tape)
+    if step is not None or not np.all(np.isfinite(tape.g)):  # a loss that overflows alone leaves ∂L/∂w defined
+        where = f"the state at t = {step}" if step is not None else "the loss adjoint ∂L/∂s"
+        raise NonFiniteError(
+            f"`{what}`: {where} of {tape.problem!r} is non-finite (the forward trajectory overflows float64), "
+            "so the gradient is undefined; lower the gain or T."
+        )
+
+
+def _forward_pass(problem: Problem, cell) -> Tape:
     trace = cell.forward(problem.initial_state, problem.inputs)
     h = cell.output(trace.states[1:])
     V, c = problem.readout["V"], problem.readout["c"]
@@ -256,9 +301,11 @@ def _assemble(tape: Tape, cell_grads: Mapping[str, np.ndarray]) -> Gradient:
 
 
 def _backward(tape: Tape, xi: np.ndarray | None) -> Gradient:
+    _require_finite(tape, "gradients")
     cell = tape.problem.cell
-    deltas, _ = cell.backward(tape.trace, tape.g, xi)
-    return _assemble(tape, cell.param_vjp(tape.trace, slice(None), deltas))
+    with finite_arithmetic("`gradients`", hint=_OVERFLOW_HINT):
+        deltas, _ = cell.backward(tape.trace, tape.g, xi)
+        return _assemble(tape, cell.param_vjp(tape.trace, slice(None), deltas))
 
 
 # --------------------------------------------------------------------------- strategies
@@ -303,6 +350,7 @@ def _lag_pass(
     moves every source one lag further.  ``limits[t-1]`` (optional) is the
     largest lag kept for the loss at time t.
     """
+    _require_finite(tape, "gradients")
     cell = tape.problem.cell
     T = tape.T
     a = tape.g
@@ -320,6 +368,7 @@ def _lag_pass(
         a = prev[1:]
 
 
+@finite_arithmetic("`gradients.lag_contributions`", hint=_OVERFLOW_HINT)
 def lag_contributions(problem: Problem | Tape, *, max_lag: int | None = None) -> LagContributions:
     """The gradient split by lag k = t − i, k = 0..K−1 (the terms of SPEC eq. 7).
 
@@ -392,6 +441,7 @@ def _chunk_xi(T: int, tau: int, dtype) -> np.ndarray:
     return xi
 
 
+@finite_arithmetic("`gradients.truncated`", hint=_OVERFLOW_HINT)
 def truncated(problem: Problem | Tape, tau: int, *, mode: str = "window") -> Gradient:
     """Regular truncation at τ (Jaeger 2002), in two forms.
 
@@ -432,6 +482,7 @@ def truncated(problem: Problem | Tape, tau: int, *, mode: str = "window") -> Gra
     return _backward(tape, _chunk_xi(tape.T, tau, tape.g.real.dtype))
 
 
+@finite_arithmetic("`gradients.tbptt`", hint=_OVERFLOW_HINT)
 def tbptt(problem: Problem | Tape, k1: int, k2: int) -> Gradient:
     """Williams & Peng's truncated BPTT(k1, k2), summed over one sequence.
 
@@ -460,6 +511,7 @@ def _draw(rng: np.random.Generator, keep: np.ndarray, shape) -> np.ndarray:
     return np.where(u < k, 1.0 / k, 0.0)
 
 
+@finite_arithmetic("`gradients.randomized`", hint=_OVERFLOW_HINT)
 def randomized(
     problem: Problem | Tape,
     pi: object,
@@ -554,6 +606,7 @@ def _draw_renewal(table: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndar
     return xi, used
 
 
+@finite_arithmetic("`gradients.artbp`", hint=_OVERFLOW_HINT)
 def artbp(problem: Problem | Tape, keep: object, *, rng: object) -> RandomizedGradient:
     """Anticipated reweighted truncated BPTT (ARTBP, Tallec & Ollivier 2017).
 

@@ -230,9 +230,16 @@ def spectrum(args: argparse.Namespace) -> int:
         inputs = np.random.default_rng(args.seed).normal(size=(steps, cell.input_size))
     from ..spectra import lyapunov_spectrum, predict
 
-    with bad_input(validating=False):
+    import warnings
+
+    from ..errors import NonFiniteWarning
+
+    with bad_input(validating=False), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NonFiniteWarning)
         spectrum_ = lyapunov_spectrum(cell, inputs, k=k, rng=args.seed)
         prediction = predict(cell, inputs, spectrum=spectrum_)
+    for w in caught:  # flagged non-finite values: one line each on stderr (the numbers are still printed)
+        print(f"stability: warning: {' '.join(str(w.message).split())}", file=sys.stderr)
     print(prediction.summary())
     print("  " + repr(spectrum_))
     return 0

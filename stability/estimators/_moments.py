@@ -114,7 +114,7 @@ def directional_variance(
     C = np.zeros((A, D, D), dtype=dtype)
     X = np.zeros((A, R, D), dtype=dtype)
     V = np.zeros((A, R), dtype=dtype)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="raise", invalid="raise"):  # overflow is a NonFiniteError in `exact`, never a silent NaN
         for j in range(T - 1, 0, -1):
             kap, nxt = _classes(kind, keep, j)
             n = len(kap)

@@ -8,7 +8,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .._budget import check_memory
-from .._validate import as_float_array, as_int, as_rng, check_choice, describe
+from .._validate import as_float_array, as_int, as_rng, check_choice, describe, finite_arithmetic
 from ..errors import InputTypeError, ShapeError
 from ..gradients import Gradient, Tape, _as_tape, _backward, full, truncated
 from . import _moments
@@ -130,6 +130,8 @@ def _as_directions(directions, problem, names, sizes) -> np.ndarray:
     return np.ascontiguousarray(U[:, :p_cell])
 
 
+@finite_arithmetic("`exact`", hint="the true moments are beyond float64 -- e.g. keep probabilities so small that "
+                   "the product of 1/π_t over the sequence overflows, or an exploding trajectory")
 def exact(
     problem,
     strategy: Strategy,

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.special import ndtri
 from tqdm.auto import tqdm
 
-from .._validate import as_int, as_rng, describe
+from .._validate import as_int, as_rng, describe, finite_arithmetic
 from ..cells import GRU, LSTM, LinearCell, TanhRNN
 from ..errors import InputTypeError, InputValueError
 from ..gradients import Gradient, Tape, _as_tape, _draw_renewal, full
@@ -80,7 +80,7 @@ class _PrefixTable:
         a = g
         cum = None
         parts = []
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="raise", invalid="raise"):  # weights are finite (`_prefix_fits`); never a silent NaN
             for lag in range(T):
                 m = T - lag
                 prev, delta = cell.vjp(trace, slice(0, m), a)
@@ -160,20 +160,25 @@ def draw_gradients(problem, strategy: Strategy, n: int, *, rng: object) -> tuple
 
 def _deltas_for(tape: Tape, strategy, xi, prefix):
     cell = tape.problem.cell
-    if prefix is None and isinstance(strategy, Randomized) and _prefix_fits(tape):
+    if prefix is None and isinstance(strategy, Randomized) and _prefix_fits(tape, strategy.keep(tape.T)):
         prefix = _PrefixTable(cell, tape.trace, tape.g, strategy.keep(tape.T))
     if prefix is not None:
         return prefix.deltas(xi)
     return _backward_deltas(cell, tape.trace, tape.g, xi)
 
 
-def _prefix_fits(tape: Tape) -> bool:
+def _prefix_fits(tape: Tape, keep: np.ndarray | None = None) -> bool:
+    """The prefix table fits in memory, and its weights Π π_j⁻¹ stay far from overflow (≤ e^600)."""
     T, B, d = tape.g.shape
+    if keep is not None and float(np.sum(-np.log(keep[1:]))) > 600.0:
+        return False  # the long-lag entries would overflow; the batched backward pass never forms them
     q = tape.problem.cell.vjp(tape.trace, 0, tape.g[0])[1].shape[-1]
     return T * (T + 1) // 2 * B * q <= _PREFIX_ELEMENTS
 
 
 # --------------------------------------------------------------------------- statistics
+@finite_arithmetic("`monte_carlo`", hint="a drawn estimate is beyond float64 -- e.g. tiny keep probabilities "
+                   "kept over many steps, or an exploding trajectory")
 def monte_carlo(
     problem,
     strategy: Strategy,
@@ -260,7 +265,7 @@ def monte_carlo(
     q = cell.vjp(tape.trace, 0, tape.g[0])[1].shape[-1]
     chunk = max(1, min(n, _CHUNK_ELEMENTS // (T * B * q)))
     prefix = None
-    if isinstance(strategy, Randomized) and _prefix_fits(tape):
+    if isinstance(strategy, Randomized) and _prefix_fits(tape, strategy.keep(T)):
         prefix = _PrefixTable(cell, tape.trace, tape.g, strategy.keep(T))
     S1 = {k: np.zeros(cell.params[k].shape) for k in names}
     S2 = {k: np.zeros(cell.params[k].shape) for k in names}
@@ -288,7 +293,8 @@ def monte_carlo(
 
     mean = {k: G[k] + S1[k] / n for k in names}
     mean_se = {k: np.sqrt(np.maximum(S2[k] / n - (S1[k] / n) ** 2, 0.0) * n / (n - 1) / n) for k in names}
-    var = {k: float((S2[k].sum() - np.sum(S1[k] ** 2) / n) / (n - 1)) for k in names}
+    # a sample variance is ≥ 0; the one-pass formula can round below 0 when every draw is the same
+    var = {k: max(0.0, float((S2[k].sum() - np.sum(S1[k] ** 2) / n) / (n - 1))) for k in names}
     var_se = {k: float(np.std(qn[:, j], ddof=1) / math.sqrt(n)) for j, k in enumerate(names)}
     mse = {k: float(np.mean(qn[:, j])) for j, k in enumerate(names)}
     for k in tape.readout_gradient:

@@ -36,11 +36,19 @@ CHUNK = 256
 
 
 class _SequenceOps:
-    """Products with the Jacobians of one sequence inside one chunk."""
+    """Products with the Jacobians of one sequence inside one chunk.
 
-    def __init__(self, apply: Callable[[int, np.ndarray], np.ndarray], jacobian: Callable[[int], np.ndarray]):
+    ``log_scale(j, m)`` is the total log factor ``Σ_{s<m} σ_{j+s}`` the products
+    of steps j..j+m-1 were divided by (``apply`` returns ``e^{-σ_j} F c_jᵀ``);
+    it is added to every exponent's log growth.  Zero unless a tanh cell
+    saturates (see `_saturated_tanh_apply`).
+    """
+
+    def __init__(self, apply: Callable[[int, np.ndarray], np.ndarray], jacobian: Callable[[int], np.ndarray],
+                 log_scale: Callable[[int, int], float] | None = None):
         self.apply = apply  # (j, F (k, d)) -> F c^T, i.e. the rows (c q_i)^T
         self.jacobian = jacobian  # j -> c as (d, d)
+        self.log_scale = log_scale or (lambda j, m: 0.0)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -71,6 +79,62 @@ def _trace_view(trace: Trace, b: int, width: int | None) -> Trace:
     return Trace(states=pick(trace.states), inputs=pick(trace.inputs), cache={k: pick(v) for k, v in trace.cache.items()})
 
 
+#: tanh'(z) = 1 − tanh²(z) below this is computed in log space (it underflows to 0 near |z| ≈ 19.1)
+_SATURATED = 1e-250
+_LOG4 = float(np.log(4.0))
+
+
+def log_dtanh(z: np.ndarray) -> np.ndarray:
+    """ln(1 − tanh² z) = ln 4 − 2|z| − 2 ln(1 + e^{−2|z|}), finite for every finite z.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.array([0.0, 0.5, 30.0, 1e6])
+    >>> np.allclose(log_dtanh(z[:2]), np.log(1 - np.tanh(z[:2]) ** 2))
+    True
+    >>> float(log_dtanh(np.array(1e6))[()])  # 1 − tanh²(10⁶) underflows to 0; its logarithm does not
+    -1999998.6137056388
+    """
+    a = np.abs(z)
+    return _LOG4 - 2.0 * a - 2.0 * np.log1p(np.exp(-2.0 * a))
+
+
+def _saturated_tanh_apply(cell: TanhRNN, trace: Trace, b: int, plain: Callable, dact: np.ndarray):
+    """``apply`` and ``log_scale`` for a tanh cell whose derivative underflows at some steps.
+
+    At a step where some 1 − s² is below `_SATURATED` the pre-activation z is
+    recomputed from the trace, ln(1 − tanh² z) taken in log space (`log_dtanh`),
+    and the step applied as ``e^{ℓ − σ} ⊙ (F Wᵀ)``, σ chosen so that the largest
+    entry is 1; σ goes to the exponents' log growth instead of under- or
+    overflowing the frame.  Other steps are unchanged.
+    """
+    W, U, bias = cell.params["W"], cell.params["U"], cell.params["b"]
+    scales: dict[int, float] = {}
+
+    def ell(j: int) -> np.ndarray:
+        z = trace.states[j, b] @ W.T + trace.inputs[j, b] @ U.T + bias
+        return log_dtanh(z)
+
+    def apply(j: int, F: np.ndarray) -> np.ndarray:
+        if dact[j].min() > _SATURATED:
+            return plain(j, F)
+        e = ell(j)
+        sigma = float(e.max())
+        G = np.exp(e - sigma) * (F @ W.T)
+        big = float(np.max(np.abs(G)))
+        if big > 0.0:  # rows of size ≤ 1: an interval of such steps can neither overflow nor underflow
+            G /= big
+            sigma += float(np.log(big))
+        scales[j] = sigma
+        return G
+
+    def log_scale(j: int, m: int) -> float:
+        return float(sum(scales.get(i, 0.0) for i in range(j, j + m)))
+
+    return apply, log_scale
+
+
 def _cell_ops(cell: Cell, trace: Trace, b: int) -> _SequenceOps:
     single = _trace_view(trace, b, None)
 
@@ -88,6 +152,12 @@ def _cell_ops(cell: Cell, trace: Trace, b: int) -> _SequenceOps:
             if view is None:
                 view = views[k] = _trace_view(trace, b, k)
             return cell.jvp(view, j, F)
+
+        if isinstance(cell, TanhRNN):
+            dact = trace.cache["dact"][:, b]
+            if dact.size and dact.min() <= _SATURATED:
+                apply, log_scale = _saturated_tanh_apply(cell, trace, b, apply, dact)
+                return _SequenceOps(apply, jacobian, log_scale)
 
     else:
         # gated and custom cells: materialise c once per step (closed forms), then multiply

@@ -16,6 +16,7 @@ accumulated in log space (Benettin et al. 1980; Shimada & Nagashima 1979).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .._budget import check_memory
 from .._validate import as_int, as_rng, check_choice, describe
 from ..cells import LinearCell
 from ..cells.base import readonly
-from ..errors import InputTypeError, InputValueError
+from ..errors import InputTypeError, InputValueError, NonFiniteWarning
 from ._qr import FrameFlow, Orthonormaliser, spread_limit
 from ._source import CHUNK, Source, as_source
 from ._threads import limit_blas_threads
@@ -292,7 +293,18 @@ def lyapunov_spectrum(
                  _spectrum_bytes(source, opts), max_memory=max_memory)
     gen = as_rng("rng", rng)
     with limit_blas_threads(opts["threads"]):
-        return _run(source, gen, **{n: v for n, v in opts.items() if n != "threads"})
+        out = _run(source, gen, **{n: v for n, v in opts.items() if n != "threads"})
+    lost = np.flatnonzero(np.isneginf(out.exponents))
+    if lost.size:  # non-finite policy: flagged, never silent (the frame lost these directions to underflow)
+        warnings.warn(
+            NonFiniteWarning(
+                f"lyapunov_spectrum: exponents {', '.join(str(i + 1) for i in lost)} of {out.exponents.size} are -inf: "
+                "the product of step Jacobians lost those directions below the float64 range (a singular or "
+                "saturated Jacobian); the finite exponents are unaffected."
+            ),
+            stacklevel=2,
+        )
+    return out
 
 
 def _spectrum_bytes(source: Source, opts: dict) -> int:
@@ -368,6 +380,7 @@ def _run(source: Source, gen: np.random.Generator, *, k, warmup, blocks, window,
                 t = t0 + j
                 nxt = int(marks[np.searchsorted(marks, t, side="right")])
                 m, logs = flow.advance(ops, j, min(length - j, nxt - t), t)
+                logs = logs + ops.log_scale(j, m)  # saturated tanh steps: their log factor, taken out of the frame
                 if t >= warm:
                     block_sums[b, (t - warm) // block_len] += logs
                     if win_sums is not None and (t - warm) // window < n_win:

@@ -183,10 +183,17 @@ def _svd_step(J: np.ndarray, U: np.ndarray, s: np.ndarray, schedule, tol: float)
     Jacobi on the columns of ``Xᵀ diag(e^s)`` — nearly orthogonal already when
     the s are graded, so one or two sweeps suffice — gives ``U' = Q J_rot``.
     """
+    # scale-safe: J = e^σ Ĵ with max |Ĵ_ij| = 1, so the squared column norms below neither
+    # overflow (J ~ 1e160) nor underflow (J ~ 1e-200); σ goes into the log singular values
+    big = float(np.max(np.abs(J)))
+    sigma = 0.0
+    if big > 0.0:
+        sigma = float(np.log(big))
+        J = J / big
     A = J @ U
     norms = np.sqrt(np.einsum("ij,ij->j", A, A))
     with np.errstate(divide="ignore"):
-        s = np.maximum(s + np.log(norms), _FLOOR)
+        s = np.maximum(s + sigma + np.log(norms), _FLOOR)
     A /= np.where(norms > 0, norms, 1.0)
     order = np.argsort(-s, kind="stable")
     A, s = A[:, order], s[order]
