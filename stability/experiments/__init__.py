@@ -9,18 +9,25 @@ Numeric core only (NumPy/SciPy/tqdm).  Stable name used by scripts:
 from .corpus import CORPUS_SHA1, UNK, Vocab, corpus_sha1, load_corpus, load_text, preprocess, tokenize
 from .model import CharData, init_model, one_hot, perplexity, stream_windows, window_problem
 from .optim import SGD, Adam, clip_by_global_norm
-from .strategies import KINDS, Strategy, artbp_expected_cost, matched_pi, matched_strategies
+from .strategies import ALL_KINDS, KINDS, Strategy, artbp_expected_cost, matched_pi, matched_strategies
+from .stats import Evidence, PairedDifference, Plateau, paired_difference, plateau, t_quantile
 from .train import (
     ClaimVerdict,
     EvalRecord,
+    ExperimentError,
     ExperimentResult,
+    LagRecord,
     StepRecord,
     StrategySummary,
     TrainingConfig,
     TrainingRun,
+    VarianceRecord,
     Verdict,
+    experiment_strategies,
     run_experiment,
     train,
+    train_batch,
+    train_reference,
 )
 from .influence import (
     InfluenceResult,
@@ -52,7 +59,20 @@ __all__ = [
     "Adam",
     "clip_by_global_norm",
     "KINDS",
+    "ALL_KINDS",
     "Strategy",
+    "Evidence",
+    "PairedDifference",
+    "Plateau",
+    "paired_difference",
+    "plateau",
+    "t_quantile",
+    "ExperimentError",
+    "LagRecord",
+    "VarianceRecord",
+    "experiment_strategies",
+    "train_batch",
+    "train_reference",
     "artbp_expected_cost",
     "matched_pi",
     "matched_strategies",

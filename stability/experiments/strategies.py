@@ -47,6 +47,7 @@ from ..errors import InputValueError
 
 __all__ = [
     "KINDS",
+    "ALL_KINDS",
     "Strategy",
     "artbp_expected_cost",
     "matched_pi",
@@ -54,6 +55,9 @@ __all__ = [
 ]
 
 KINDS = ("full", "truncated", "randomized", "artbp")
+#: Every kind a training experiment can run: KINDS and TBPTT(k1 = k2 = τ), which
+#: updates after every piece of τ characters (more updates per character).
+ALL_KINDS = KINDS + ("tbptt",)
 
 
 def matched_pi(T: int, tau: int) -> float:
@@ -112,8 +116,9 @@ class Strategy:
     scale: float | None = None
 
     def __post_init__(self):
-        check_choice("kind", self.kind, KINDS)
-        need = {"full": (), "truncated": ("tau",), "randomized": ("pi",), "artbp": ("alpha", "scale")}[self.kind]
+        check_choice("kind", self.kind, ALL_KINDS)
+        need = {"full": (), "truncated": ("tau",), "randomized": ("pi",), "artbp": ("alpha", "scale"),
+                "tbptt": ("tau",)}[self.kind]
         for name in need:
             if getattr(self, name) is None:
                 raise InputValueError(f"`{name}` is required for strategy {self.kind!r}; got None.")
@@ -131,11 +136,39 @@ class Strategy:
             return f"randomized π={self.pi:.3f}"
         if self.kind == "artbp":
             return f"artbp α={self.alpha:g} s={self.scale:.3g}"
+        if self.kind == "tbptt":
+            return f"TBPTT({self.tau},{self.tau})"
         return "full"
+
+    @property
+    def key(self) -> str:
+        """A unique short name within an experiment: ``full``, ``truncated-8``, ``randomized``, ``artbp``, ``tbptt-8``."""
+        if self.kind in ("truncated", "tbptt"):
+            return f"{self.kind}-{self.tau}"
+        return self.kind
+
+    def window_length(self, T: int) -> int:
+        """Characters per update: τ for TBPTT(τ, τ), else the window T."""
+        return self.tau if self.kind == "tbptt" else T
+
+    def xi(self, T: int, rng: np.random.Generator | None) -> np.ndarray:
+        """The ξ sequence (T,) of one window: the same draws as `gradient` makes with the same *rng*.
+
+        ``xi[k]`` weighs the link from state k to state k + 1 (``xi[0]`` is irrelevant);
+        TBPTT(τ, τ) backpropagates through its whole piece (ones).
+        """
+        if self.kind in ("full", "tbptt"):
+            return np.ones(T)
+        if self.kind == "truncated":
+            return gradients._chunk_xi(T, self.tau, np.float64)
+        if self.kind == "randomized":
+            return gradients._draw(rng, np.full(T, float(self.pi)), (T,))
+        table = gradients.power_law_keep(self.alpha, self.scale)(np.arange(1, T + 1))
+        return gradients._draw_renewal(table, rng.random((1, T)))[0][0]
 
     def estimator(self) -> estimators.Strategy:
         """The same strategy as a `stability.estimators` value (for exact statistics and cost)."""
-        if self.kind == "full":
+        if self.kind in ("full", "tbptt"):
             return estimators.Full()
         if self.kind == "truncated":
             return estimators.Truncated(self.tau, mode="chunked")
@@ -155,7 +188,7 @@ class Strategy:
         whole batch, as in the chapter's figure).
         """
         T = tape.T
-        if self.kind == "full":
+        if self.kind in ("full", "tbptt"):
             return gradients.full(tape), T - 1
         if self.kind == "truncated":
             return gradients.truncated(tape, self.tau, mode="chunked"), T - math.ceil(T / self.tau)

@@ -24,8 +24,8 @@ from stability.experiments import (
 from stability.experiments.train import _paired
 
 # a small slice of the corpus: 12 000 characters, n = 16, 40 updates
-SMALL = TrainingConfig(hidden=16, batch=8, seq_len=16, tau=4, steps=40, eval_every=40, heldout_chars=1000,
-                       max_chars=12_000, seeds=(0,))
+SMALL = TrainingConfig(hidden=16, batch=8, seq_len=16, tau=4, taus=(4,), steps=40, eval_every=40, heldout_chars=1000,
+                       max_chars=12_000, seeds=(0,), dtype="float64", variance_windows=2, variance_draws=2)
 
 
 @pytest.fixture(scope="module")
@@ -96,29 +96,36 @@ def test_gru_cell_trains(data):
 
 
 def _fake(kind, seed, ppl):
-    rec = (EvalRecord(kind, seed, 1, 1, ppl, 0.0),)
-    return TrainingRun(Strategy(kind, tau=2) if kind == "truncated" else Strategy("full"), seed, (), rec, 0.0, False)
+    s = Strategy(kind, tau=2) if kind == "truncated" else Strategy("full")
+    rec = (EvalRecord(s.key, seed, 1, 1, ppl, 0.0),)
+    return TrainingRun(s, seed, (), rec, 0.0, False)
 
 
 def test_paired_verdict_arithmetic_and_outcomes():
-    """Mean and standard error of paired differences equal the textbook formulas; outcomes follow the 2-s.e. rule."""
+    """Paired differences: textbook mean and s.e.; the 95% t-interval (2 dof: t = 4.30, not z = 2) decides."""
+    from scipy import stats
+
     full = [10.0, 11.0, 12.0]
     trunc = [10.1, 11.3, 12.2]
     runs = [_fake("full", s, p) for s, p in enumerate(full)] + [_fake("truncated", s, p) for s, p in enumerate(trunc)]
-    v = _paired(runs, "truncated", "full", 2, "x", 0.02)
+    v = _paired(runs, "truncated-2", "full", 2, "x", 0.02)
     d = np.array(trunc) - np.array(full)
+    se = np.sqrt(np.sum((d - d.mean()) ** 2) / 2 / 3)
     assert v.difference == pytest.approx(d.mean(), rel=1e-12)
-    assert v.std_error == pytest.approx(np.sqrt(np.sum((d - d.mean()) ** 2) / 2 / 3), rel=1e-12)
+    assert v.std_error == pytest.approx(se, rel=1e-12)
     assert v.relative == pytest.approx(d.mean() / 11.0, rel=1e-12)
-    # +1.8% ± 1.1%: the interval crosses +2% -> inconclusive
+    assert v.ci_high == pytest.approx((d.mean() + stats.t.ppf(0.975, 2) * se) / 11.0, rel=1e-12)
+    # +1.8%, interval [−0.4%, +4.1%]: crosses +2% -> inconclusive
     assert v.outcome == "inconclusive"
     tight = [_fake("truncated", s, p + 0.01) for s, p in enumerate(full)]
-    assert _paired(runs[:3] + tight, "truncated", "full", 2, "x", 0.02).outcome == "supported"  # +0.09%, no spread
+    assert _paired(runs[:3] + tight, "truncated-2", "full", 2, "x", 0.02).outcome == "supported"  # +0.09%, no spread
     spread = [_fake("truncated", s, p) for s, p in enumerate([10.0, 11.01, 11.99])]
-    assert _paired(runs[:3] + spread, "truncated", "full", 2, "x", 0.02).outcome == "supported"
+    assert _paired(runs[:3] + spread, "truncated-2", "full", 2, "x", 0.02).outcome == "supported"
     worse = [_fake("truncated", s, p) for s, p in enumerate([11.0, 12.1, 13.0])]
-    assert _paired(runs[:3] + worse, "truncated", "full", 2, "x", 0.02).outcome == "refuted"
-    assert "Claim 2" in _paired(runs, "truncated", "full", 2, "x", 0.02).sentence()
+    assert _paired(runs[:3] + worse, "truncated-2", "full", 2, "x", 0.02).outcome == "refuted"
+    assert "Claim 2" in _paired(runs, "truncated-2", "full", 2, "x", 0.02).sentence()
+    ev = v.evidence()
+    assert ev.claim == "claim 2" and ev.verdict == "inconclusive" and ev.ci_low < ev.effect < ev.ci_high
 
 
 def test_run_experiment_collects_every_strategy_and_seed():
@@ -126,10 +133,16 @@ def test_run_experiment_collects_every_strategy_and_seed():
     cfg = SMALL.replace(steps=4, eval_every=2, seeds=(0, 1))
     res = run_experiment(cfg)
     assert isinstance(res, ExperimentResult)
-    assert len(res.runs) == 8
-    assert len(res.step_records()) == 32 and len(res.eval_records()) == 8 * 3
-    assert [s.strategy for s in res.summary()] == ["full", "truncated", "randomized", "artbp"]
-    assert len(res.verdict().sentences()) == 3
+    assert len(res.runs) == 10
+    # TBPTT(4, 4) makes 16 / 4 = 4 updates per window of characters
+    assert len(res.step_records()) == 8 * 4 + 2 * 16 and len(res.eval_records()) == 10 * 3
+    rows = res.summary()
+    assert [s.strategy for s in rows] == ["full", "truncated-4", "randomized", "artbp", "tbptt-4"]
+    for row in rows:
+        assert len(row.final_perplexity) == 2
+        assert math.isnan(row.diff_vs_full) == (row.strategy == "full")
+        assert np.isfinite(row.lag_mass_beyond_tau) and np.isfinite(row.generalization_gap)
+    assert len(res.verdict().sentences()) == 3 and len(res.verdict().evidence()) == 4
     assert "<table>" in res._repr_html_() and "perplexity" in repr(res)
 
 

@@ -1,0 +1,258 @@
+"""Batched training engine: many independent tanh-RNN runs advanced together.
+
+R independent runs (seeds × strategies that share the window length) hold
+their parameters stacked on a leading *run axis*: ``W (R, n, n)``,
+``U (R, n, V)``, ``b (R, n)``, readout ``Vo (R, V, n)``, ``c (R, V)``.  One
+training update of all R runs is one forward pass, one backward pass and one
+optimiser step on those stacks; every product is a batched GEMM
+(``np.matmul`` over the run axis), so each run's numbers are those of a
+one-run computation with the same inputs (a test checks batched against
+one-at-a-time runs to 1e-12 in float64).
+
+The model is `stability.cells.TanhRNN` with a softmax readout on one-hot
+characters (`stability.experiments.model`): ``s_t = tanh(W s_{t-1} + U x_t + b)``,
+``o_t = Vo s_t + c``, loss the mean cross entropy over the window's T × B
+positions.  The backward pass is the reverse recursion of SPEC eq. (8) with
+a per-run ξ:
+
+    ã_{T-1} = g_{T-1},   δ_k = ã_k ⊙ (1 − s_{k+1}²),   ã_{k-1} = g_{k-1} + ξ_k Wᵀ δ_k,
+
+``∂L/∂W = Σ_k δ_k s_kᵀ``, ``∂L/∂U = Σ_k δ_k x_kᵀ``, ``∂L/∂b = Σ_k δ_k`` (the
+same conventions as `stability.gradients`: ξ_k multiplies the link from state
+k to state k + 1; ξ ≡ 1 is `gradients.full`, ξ = 0 at piece starts is
+``gradients.truncated(..., mode="chunked")``; tests check both to 1e-12).
+
+dtype: float64 (exact; the tests) or float32 (training: NumPy's float32
+``tanh`` is SIMD-vectorised, ≈ 4× faster than the float64 one on AVX2, and
+the GEMMs are twice as fast).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ..errors import InputValueError
+
+__all__ = ["Stack", "stack_params", "unstack_params", "window_pass", "sequence_loss", "estimate_bytes"]
+
+#: Parameter names of a stack (cell W, U, b; readout V, c) in a fixed order.
+NAMES = ("W", "U", "b", "V", "c")
+
+
+@dataclasses.dataclass
+class Stack:
+    """Parameters of R runs on a leading run axis (mutable: the optimiser updates it in place)."""
+
+    W: np.ndarray  # (R, n, n)
+    U: np.ndarray  # (R, n, V)
+    b: np.ndarray  # (R, n)
+    V: np.ndarray  # (R, V, n)
+    c: np.ndarray  # (R, V)
+
+    @property
+    def runs(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def hidden(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def vocab(self) -> int:
+        return self.V.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.W.dtype
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {n: getattr(self, n) for n in NAMES}
+
+    def take(self, idx) -> Stack:
+        """A copy holding the runs *idx* (an index array or slice)."""
+        return Stack(**{n: np.array(getattr(self, n)[idx]) for n in NAMES})
+
+
+def stack_params(models, dtype=np.float64) -> Stack:
+    """Stack ``(cell, readout)`` pairs of TanhRNN cells into a `Stack` of the given dtype."""
+    cells = [m[0] for m in models]
+    reads = [m[1] for m in models]
+    return Stack(
+        W=np.stack([c.params["W"] for c in cells]).astype(dtype),
+        U=np.stack([c.params["U"] for c in cells]).astype(dtype),
+        b=np.stack([c.params["b"] for c in cells]).astype(dtype),
+        V=np.stack([r["V"] for r in reads]).astype(dtype),
+        c=np.stack([r["c"] for r in reads]).astype(dtype),
+    )
+
+
+def unstack_params(stack: Stack, r: int):
+    """Run *r* of a stack as ``(TanhRNN, readout)`` in float64."""
+    from ..cells import TanhRNN
+
+    cell = TanhRNN({n: np.array(getattr(stack, n)[r], dtype=np.float64) for n in ("W", "U", "b")})
+    return cell, {"V": np.array(stack.V[r], dtype=np.float64), "c": np.array(stack.c[r], dtype=np.float64)}
+
+
+def estimate_bytes(runs: int, T: int, batch: int, hidden: int, vocab: int, dtype) -> int:
+    """Bytes held by one `window_pass` of *runs* runs (states, adjoints, outputs), before allocating."""
+    item = np.dtype(dtype).itemsize
+    return item * runs * (3 * (T + 1) * batch * hidden + 2 * T * batch * vocab)
+
+
+def _forward(stack: Stack, xs: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """States (R, T+1, B, n) from inputs ids xs (T, B) and initial states (R, B, n)."""
+    R, n = stack.runs, stack.hidden
+    T, B = xs.shape
+    S = np.empty((R, T + 1, B, n), dtype=stack.dtype)
+    S[:, 0] = state
+    # U x_t + b for one-hot x_t is a column gather: (R, T, B, n)
+    Ut = stack.U.transpose(0, 2, 1)
+    S[:, 1:] = Ut[:, xs]
+    S[:, 1:] += stack.b[:, None, None, :]
+    Wt = np.ascontiguousarray(stack.W.transpose(0, 2, 1))  # a transposed view makes matmul 2-3x slower
+    tmp = np.empty((R, B, n), dtype=stack.dtype)
+    for t in range(T):
+        np.matmul(S[:, t], Wt, out=tmp)
+        tmp += S[:, t + 1]
+        np.tanh(tmp, out=S[:, t + 1])
+    return S
+
+
+def _readout(stack: Stack, H: np.ndarray, ys: np.ndarray):
+    """Per-run mean cross entropy and ∂L/∂o (R, TB, V) for states H (R, TB, n), targets ys (TB,)."""
+    O = np.matmul(H, np.ascontiguousarray(stack.V.transpose(0, 2, 1)))
+    O += stack.c[:, None, :]
+    O -= O.max(axis=-1, keepdims=True)
+    m = ys.size
+    picked = O[:, np.arange(m), ys]  # shifted logit of the target: −log p(y) = log z − picked
+    np.exp(O, out=O)
+    z = O.sum(axis=-1)
+    loss = np.mean(np.log(z) - picked, axis=1)
+    O /= z[..., None]
+    O[:, np.arange(m), ys] -= 1.0
+    O *= 1.0 / m
+    return loss, O
+
+
+def sequence_loss(stack: Stack, ids: np.ndarray, *, batch: int) -> np.ndarray:
+    """Per-run mean cross entropy (nats) of reading *ids* as *batch* streams from the zero state.
+
+    ``exp`` of it is `stability.experiments.perplexity` of each run (a test checks it).
+    """
+    L = len(ids) // batch
+    if L < 2:
+        raise InputValueError(f"`ids` must give streams of at least 2 characters for batch {batch}; got {len(ids)}.")
+    streams = np.asarray(ids[: L * batch]).reshape(batch, L).T
+    xs, ys = streams[:-1], streams[1:]
+    state = np.zeros((stack.runs, batch, stack.hidden), dtype=stack.dtype)
+    S = _forward(stack, xs, state)
+    H = S[:, 1:].reshape(stack.runs, -1, stack.hidden)
+    O = np.matmul(H, np.ascontiguousarray(stack.V.transpose(0, 2, 1)))
+    O += stack.c[:, None, :]
+    shift = O.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(O - shift).sum(axis=-1)) + shift[..., 0]
+    y = ys.reshape(-1)
+    picked = O[:, np.arange(y.size), y]
+    return np.mean(lse - picked, axis=1)
+
+
+def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndarray):
+    """Loss, gradients and final states of every run on one window.
+
+    Parameters
+    ----------
+    stack : Stack
+        R runs.
+    window : int ndarray, shape (T + 1, B)
+        Character ids (inputs the first T rows, targets the last T).
+    state : ndarray, shape (R, B, n)
+        Initial states (their gradient is stopped).
+    xi : ndarray, shape (R, T)
+        Per-run weights of the links ``∂s_{k+1}/∂s_k`` in the reverse recursion
+        (ones: exact gradient of the window's loss; ``xi[:, 0]`` is irrelevant).
+
+    Returns
+    -------
+    loss : ndarray (R,)
+    grads : dict name -> ndarray of the stack's shapes
+    final : ndarray (R, B, n)
+        States after the window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stability import gradients
+    >>> from stability.experiments import init_model, window_problem
+    >>> from stability.experiments.engine import stack_params, window_pass
+    >>> cell, ro = init_model("tanh", 6, 5, rng=np.random.default_rng(0))
+    >>> w = np.random.default_rng(1).integers(0, 5, size=(9, 3))
+    >>> s0 = np.zeros((1, 3, 6))
+    >>> loss, g, _ = window_pass(stack_params([(cell, ro)]), w, s0, np.ones((1, 8)))
+    >>> exact = gradients.full(window_problem(cell, ro, w, s0[0], 5))
+    >>> bool(np.allclose(g["W"][0], exact["W"], rtol=1e-12, atol=1e-15))
+    True
+    """
+    R, n = stack.runs, stack.hidden
+    T = window.shape[0] - 1
+    B = window.shape[1]
+    xs, ys = window[:-1], window[1:]
+    S = _forward(stack, xs, state)
+    H = S[:, 1:].reshape(R, T * B, n)
+    loss, dO = _readout(stack, H, ys.reshape(-1))
+    gV = np.matmul(dO.transpose(0, 2, 1), H)
+    gc = dO.sum(axis=1)
+    G = np.matmul(dO, stack.V).reshape(R, T, B, n)
+    D = np.empty((R, T, B, n), dtype=stack.dtype)
+    xi = np.asarray(xi, dtype=stack.dtype)
+    a = G[:, T - 1]
+    tmp = np.empty((R, B, n), dtype=stack.dtype)
+    for k in range(T - 1, -1, -1):
+        d = D[:, k]
+        np.multiply(S[:, k + 1], S[:, k + 1], out=d)
+        np.subtract(1.0, d, out=d)
+        d *= a
+        if k == 0:
+            break
+        np.matmul(d, stack.W, out=tmp)
+        tmp *= xi[:, k, None, None]
+        tmp += G[:, k - 1]
+        a = tmp  # δ_{k-1} is formed from a before tmp is overwritten
+    Dm = D.reshape(R, T * B, n)
+    gW = np.matmul(Dm.transpose(0, 2, 1), S[:, :-1].reshape(R, T * B, n))
+    onehot = np.zeros((T * B, stack.vocab), dtype=stack.dtype)
+    onehot[np.arange(T * B), xs.reshape(-1)] = 1.0
+    gU = np.matmul(Dm.transpose(0, 2, 1), onehot)
+    gb = Dm.sum(axis=1)
+    return loss, {"W": gW, "U": gU, "b": gb, "V": gV, "c": gc}, S[:, -1].copy()
+
+
+def global_norms(grads: dict[str, np.ndarray]) -> np.ndarray:
+    """Per-run global gradient norm sqrt(Σ_name ‖g_name‖²) in float64, shape (R,)."""
+    total = None
+    for g in grads.values():
+        sq = np.sum(np.square(g.astype(np.float64, copy=False)).reshape(g.shape[0], -1), axis=1)
+        total = sq if total is None else total + sq
+    return np.sqrt(total)
+
+
+def clip_scales(norms: np.ndarray, theta: float) -> np.ndarray:
+    """``min(1, θ/‖g‖)`` per run (1 where θ = inf or the norm is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(norms > theta, theta / norms, 1.0)
+    return s
+
+
+def _is_finite_runs(arrays) -> np.ndarray:
+    ok = None
+    for a in arrays:
+        f = np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
+        ok = f if ok is None else ok & f
+    return ok
+
+
+def math_ceil_div(a: int, b: int) -> int:
+    return -(-a // b) if b else math.inf
