@@ -273,6 +273,8 @@ class SGDComparison:
                     relative_truncated_bias2=t.bias2 / g2,
                     xi_variance=r.xi_variance,
                     relative_xi_variance=r.xi_variance / g2,
+                    xi_variance_se=r.xi_variance_se,
+                    relative_xi_variance_se=r.xi_variance_se / g2,
                     data_variance=self.data_variance,
                     relative_data_variance=self.data_variance / g2,
                     noise_ratio=p.noise_ratio,
@@ -327,8 +329,9 @@ def sgd_comparison(
     taus: Sequence[int] | None = None,
     minibatch: int = 1,
     updates: Sequence[int] = (1, 10, 100, 1000),
-    artbp: bool = True,
+    artbp: bool | Sequence[int] = True,
     trace: str = "auto",
+    probes: int = 32,
     rng: object = 0,
 ) -> SGDComparison:
     """Claim 3 in SGD terms: truncated vs randomized (and ARTBP) at matched compute and memory.
@@ -343,10 +346,14 @@ def sgd_comparison(
         Sequences per SGD update, m (drawn uniformly with replacement).
     updates : sequence of int
         The N at which MSE_N = bias² + variance/N is compared.
-    artbp : bool
-        Also compare ARTBP (power-law pieces, α = 2) matched in compute.
+    artbp : bool or sequence of int
+        Also compare ARTBP (power-law pieces, α = 2) matched in compute: at
+        every τ (True), at none (False), or at the τ listed (ARTBP's exact
+        variance costs O(T) times randomized truncation's).
     trace : {"auto", "exact", "hutchinson"}
         Passed to `exact`.
+    probes : int
+        Hutchinson probes per parameter (with ``trace="hutchinson"``).
     rng : seed or Generator
         Hutchinson probes (used only then).
 
@@ -384,6 +391,7 @@ def sgd_comparison(
     taus = [as_int("taus[]", t, minimum=1) for t in taus]
     if any(t >= T for t in taus):
         raise InputValueError(f"`taus` must be < T={T} (τ ≥ T is full BPTT); got {list(taus)}.")
+    art_taus = set() if isinstance(artbp, bool) else {as_int("artbp[]", t, minimum=1) for t in artbp}
     gen = as_rng("rng", rng)
 
     tapes = [forward(_sequence(problem, b)) for b in range(B)]
@@ -396,7 +404,7 @@ def sgd_comparison(
         strategies.append(("chunked", Truncated(tau, mode="chunked"), tau))
         strategies.append(("randomized (compute)", Randomized(match_compute(tau, T)), tau))
         strategies.append(("randomized (memory)", Randomized(match_memory(tau, T)), tau))
-        if artbp:
+        if artbp is True or (not isinstance(artbp, bool) and tau in art_taus):
             strategies.append(("ARTBP (compute)", match_artbp(tau, T), tau))
 
     estimates = []
@@ -408,7 +416,7 @@ def sgd_comparison(
         else:
             means, var, se2 = np.empty_like(G), np.empty(B), np.empty(B)
             for b, tape in enumerate(tapes):
-                s = exact(tape, strat, trace=trace, rng=gen)
+                s = exact(tape, strat, trace=trace, probes=probes, rng=gen)
                 means[b], var[b], se2[b] = s.mean.vector(), s.variance, s.variance_se**2
             cost = expected_cost(strat, T)
             cost_steps, cost_peak = float(cost.backward_steps), float(cost.peak_states)

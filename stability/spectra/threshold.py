@@ -126,9 +126,9 @@ class VarianceThreshold:
         return self.pi_star_high
 
     def _t(self) -> float:
-        from scipy.stats import t
+        from scipy.special import stdtrit
 
-        return float(t.ppf(0.5 + self.level / 2, self.dof))
+        return float(stdtrit(self.dof, 0.5 + self.level / 2))
 
     def diverges(self, pi: float) -> bool | None:
         """True if π < low (divergence predicted), False if π > high or π = 1 (no variance), None in between."""
@@ -296,9 +296,9 @@ def variance_threshold(
     loo = np.array([estimate([j for j in everything if j != i]) for i in everything])
     jk = math.sqrt((G - 1) / G * float(np.sum((loo - loo.mean(axis=0)) ** 2, axis=0)[0]))
     jk_lam = math.sqrt((G - 1) / G * float(np.sum((loo[:, 1] - loo[:, 1].mean()) ** 2)))
-    from scipy.stats import t as student
+    from scipy.special import stdtrit
 
-    tq = float(student.ppf(0.5 + level / 2, G - 1))
+    tq = float(stdtrit(G - 1, 0.5 + level / 2))
     half = (l2 / 2.0).ravel()
     diffusion = float(np.var(half, ddof=1) / k2) if half.size > 1 else math.nan
     return VarianceThreshold(

@@ -155,3 +155,19 @@ def test_relative_and_absolute_names():
         assert ps.relative_mse == pytest.approx(ps.mse / gn2, rel=1e-14)
     text = repr(s)
     assert "relative_variance=" in text and "variance=" in text
+
+
+def test_compare_table_names_absolute_and_relative():
+    """`stability compare`'s table: `variance`/`mse` absolute, `relative_variance`/`relative_mse` over ‖G‖²."""
+    from stability.report.sections._regimes import Regime
+    from stability.report.sections.strategies import compare, comparison_table
+
+    spec = ProblemSpec(hidden=3, T=10, gain=1.2, seed=1)
+    problem = spec.build()
+    table = comparison_table(compare(Regime("tanh", 1.2, spec, problem), taus=(2,), pis=(0.5,), draws=0, rng=None))
+    row = dict(zip([c.key for c in table.columns], next(r for r in table.rows if r[0] == "randomized")))
+    ref = exact(problem, Randomized(0.5))
+    g2 = gradients.full(problem).norm() ** 2
+    assert row["variance"] == ref.variance and row["mse"] == ref.mse
+    assert row["relative_variance"] == pytest.approx(ref.variance / g2, rel=1e-14)
+    assert row["relative_mse"] == pytest.approx(ref.mse / g2, rel=1e-14)
