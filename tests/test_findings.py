@@ -218,12 +218,16 @@ def test_claim1_sensitivity_expected_verdicts():
 
 
 def test_claim1_cost_lists_the_formula_as_identity():
-    ratio = F.Interval(2.0, 0.1, 1.5, 2.6, 4, 0.95, "t", 5)
-    cost = SimpleNamespace(tau=8, time_ratio=ratio, memory_ratio=1.0, peak_full=100, peak_truncated=100)
-    time_ev, mem_ev, ident = F.claim1_cost(cost, 64)
-    assert time_ev.verdict == "supported" and mem_ev.verdict == "not supported"
+    one = SimpleNamespace(tau=8, peak_full=1000, peak_truncated=1000, seconds_full=np.array([1.0, 1.1, 0.9, 1.0]))
+    two = SimpleNamespace(tau=8, peak_full=1990, peak_truncated=1990, seconds_full=np.array([2.1, 1.9, 2.0, 2.2]))
+    mem_ev, time_ev, ident = F.claim1_cost(one, two, 64)
+    assert mem_ev.verdict == "supported" and mem_ev.effect == pytest.approx(1.99)
+    assert time_ev.verdict == "supported" and time_ev.ci_low > 1
     assert ident.kind == "identity" and ident.effect == 8.0
-    v = F.claim_verdicts([time_ev, ident])
+    flat = SimpleNamespace(tau=8, peak_full=1010, peak_truncated=1010, seconds_full=np.array([1.0, 1.2, 0.8, 1.1]))
+    mem_ev, time_ev, _ = F.claim1_cost(one, flat, 64)
+    assert mem_ev.verdict == "not supported" and time_ev.verdict == "inconclusive"
+    v = F.claim_verdicts([F.claim1_cost(one, two, 64)[0], ident])
     assert v["claim 1"].verdict == "supported" and len(v["claim 1"].identities) == 1
 
 

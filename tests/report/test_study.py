@@ -134,7 +134,7 @@ def test_appendix_states_seed_parameters_versions_machine_time():
     tables = {s.id: next(b for b in s.blocks if isinstance(b, Table)) for s in appendix.subsections}
     assert set(tables["seeds"].column("entropy")) == {77}
     params = dict(zip(tables["parameters"].column("key"), tables["parameters"].column("value")))
-    assert params["seed"] == "20260611" and params["model.hidden"] == "16"  # recipe seed; quick hidden size
+    assert params["seed"] == "20260611" and params["model.hidden"] == "24"  # recipe seed; quick hidden size
     assert "numpy" in tables["software"].column("package")
     assert "logical CPUs" in tables["machine"].column("item")
     assert tables["run"].column("seconds")[-1] > 0
