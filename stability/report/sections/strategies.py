@@ -310,6 +310,18 @@ def _claim5(r: RegimeStrategies) -> Finding:
 # --------------------------------------------------------------------------- section
 
 
+def _condition(ctx: "StudyContext", r: RegimeStrategies) -> str:
+    """The problem's condition (contracting, edge, expanding): as section (c) decided it from λ₁'s interval
+    (its evidence records carry the problem's label), else from the λ₁ interval of `variance_threshold`."""
+    from ...findings import CONDITIONS, condition_of
+
+    for e in getattr(ctx, "evidence", ()) or ():
+        if getattr(e, "label", None) == r.regime.label and getattr(e, "condition", None) in CONDITIONS:
+            return e.condition
+    vt = r.threshold
+    return "any" if vt is None else condition_of(vt.lambda1, vt.lambda1_stderr, dof=vt.dof)
+
+
 def side_streams(ctx: "StudyContext", n: int) -> list:
     """Per problem: the driven inputs of π*'s trajectory and the generator of the SGD comparison's probes.
 
@@ -495,7 +507,7 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
         verdicts = []
         for r in results:
             if r.threshold is not None and r.measured is not None:
-                ev = threshold_evidence(r.threshold, r.measured, label=name(r))
+                ev = threshold_evidence(r.threshold, r.measured, label=r.regime.label, condition=_condition(ctx, r))
                 evidence.append(ev)
                 verdicts.append(ev.verdict)
             else:
@@ -547,7 +559,8 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
 
         for r in results:
             if r.sgd is not None:
-                evidence.extend(claim3_evidence(r.sgd, updates=N_show, label=name(r)))
+                evidence.extend(claim3_evidence(r.sgd, updates=N_show, label=r.regime.label,
+                                                condition=_condition(ctx, r)))
         blocks.append(
             Table(
                 columns=(
