@@ -22,6 +22,14 @@ therefore lies between e^{2λ₁} and e^{L(2)}, and `VarianceThreshold` reports
 both ends: ``low`` (e^{2λ₁}, the typical sequence's threshold, at the lower
 end of λ₁'s interval) and ``high`` (e^{L(2)} at the upper end of its interval).
 
+Monotonicity in π (SPEC §7; tested in ``tests/estimators/test_monotone_pi.py``).
+For constant π′ < π, thin ξ(π) by an independent η_t ∈ {0, π/π′} with
+P(η_t ≠ 0) = π′/π: ξη has the law of ξ(π′).  The estimate is multilinear in
+ξ (no ξ_j appears twice in a term Π_{j=i+1}^{t} ξ_j M_{t,i}), so
+E[Ĝ(ξη) | ξ] = Ĝ(ξ) and, by the law of total variance,
+Var Ĝ_{π′} = E Var(Ĝ(ξη) | ξ) + Var Ĝ_π ≥ Var Ĝ_π: the exact variance is
+non-increasing in π, and π* separates a diverging from a bounded range.
+
 Estimator.  One unit vector per sequence is pushed through the Jacobians and
 renormalised every step (after a warm-up that aligns it with the top
 Lyapunov direction), giving the per-step log growths r_t; for a window of k
