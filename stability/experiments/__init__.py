@@ -10,6 +10,7 @@ from .corpus import CORPUS_SHA1, UNK, Vocab, corpus_sha1, load_corpus, load_text
 from .model import CharData, init_model, one_hot, perplexity, stream_windows, window_problem
 from .optim import SGD, Adam, clip_by_global_norm
 from .strategies import ALL_KINDS, KINDS, Strategy, artbp_expected_cost, matched_pi, matched_strategies
+from .mechanisms import mechanism_evidence
 from .stats import Evidence, PairedDifference, Plateau, paired_difference, plateau, t_quantile
 from .train import (
     ClaimVerdict,
@@ -62,6 +63,7 @@ __all__ = [
     "ALL_KINDS",
     "Strategy",
     "Evidence",
+    "mechanism_evidence",
     "PairedDifference",
     "Plateau",
     "paired_difference",

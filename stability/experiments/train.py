@@ -1054,8 +1054,9 @@ def run_experiment(
     config : TrainingConfig or {"default", "quick", "d2l"}
     executor : concurrent.futures.Executor, optional
         Where the batched tasks run (a ``ProcessPoolExecutor``, a
-        ``distributed.Client(...).get_executor()``, ...); default: in this
-        process.  Every run's numbers are the same on any executor.  A task
+        ``distributed.Client(...).get_executor()``, ...); default: the one set
+        by `executors.using_executor` (``stability report --workers/--scheduler``),
+        else this process.  Every run's numbers are the same on any executor.  A task
         that fails (a lost worker that Dask could not retry) raises
         `ExperimentError` naming the task: never a silently missing run.
     text : str, optional
@@ -1085,6 +1086,10 @@ def run_experiment(
         raise InputTypeError(f"`config` must be a TrainingConfig or a preset name; got {describe(config)}.")
     if text is not None and not isinstance(text, str):
         raise InputTypeError(f"`text` must be a str; got {describe(text)}.")
+    if executor is None:
+        from .executors import default_executor
+
+        executor = default_executor()
     if executor is not None and not hasattr(executor, "submit"):
         raise InputTypeError(f"`executor` must be a concurrent.futures.Executor; got {describe(executor)}.")
     t0 = time.perf_counter()

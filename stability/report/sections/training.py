@@ -37,46 +37,53 @@ def training_seeds(ctx: "StudyContext", n: int) -> tuple[int, ...]:
     return tuple(int(s) for s in rng.choice(2**31, size=n, replace=False))
 
 
-def _curves(result: Any, x_field: str):
-    """Per strategy: x values and the mean, min and max held-out perplexity over seeds."""
+def _curves(result: Any, keys):
+    """Per strategy key: characters seen (millions) and the mean held-out perplexity over seeds."""
     import numpy as np
 
     out = []
-    records = result.eval_records()
     for s in result.strategies:
-        by_seed: dict[int, list] = {}
-        for r in records:
-            if r.strategy == s.kind:
-                by_seed.setdefault(r.seed, []).append(r)
-        runs = [sorted(v, key=lambda r: r.step) for v in by_seed.values()]
-        n = min(len(r) for r in runs)
-        ppl = np.array([[r.perplexity for r in run[:n]] for run in runs])
-        x = np.array([[getattr(r, x_field) for r in run[:n]] for run in runs], dtype=float).mean(axis=0)
-        out.append((s.label, x, ppl.mean(axis=0), ppl.min(axis=0), ppl.max(axis=0)))
+        if s.key not in keys:
+            continue
+        runs = [r for r in result.runs_of(s.key) if r.evals]
+        n = min(len(r.evals) for r in runs)
+        ppl = np.array([[e.perplexity for e in r.evals[:n]] for r in runs])
+        x = np.array([e.characters for e in runs[0].evals[:n]], dtype=float) / 1e6
+        out.append((s.label, x, ppl.mean(axis=0)))
     return out
 
 
-def _figure(result: Any):
+def _figure(result: Any, summary, tol: float):
     def make():
+        import numpy as np
+
         from ..style import LINESTYLES, MARKERS, PALETTE, label_axes, new_figure
 
-        fig = new_figure(height=3.3)
-        axes = fig.subplots(1, 2, sharey=True)
-        for ax, field, xlabel, unit in (
-            (axes[0], "step", "updates", ""),
-            (axes[1], "backward_steps", "backward steps (cumulative)", "Jacobian products"),
-        ):
-            for i, (label, x, mean, lo, hi) in enumerate(_curves(result, field)):
-                colour = PALETTE[i % len(PALETTE)]
-                ax.plot(x, mean, linestyle=LINESTYLES[i % len(LINESTYLES)], marker=MARKERS[i % len(MARKERS)],
-                        markersize=3, color=colour, label=label)
-                ax.fill_between(x, lo, hi, color=colour, alpha=0.15, linewidth=0)
-            ax.set_yscale("log")
-            from matplotlib.ticker import MaxNLocator
-
-            ax.xaxis.set_major_locator(MaxNLocator(4))
-            label_axes(ax, x=xlabel, x_unit=unit, y="held-out perplexity" if ax is axes[0] else "")
-        axes[0].legend(loc="upper right", fontsize=7.5)
+        fig = new_figure(height=3.4)
+        left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.15]})
+        ref = f"truncated-{result.config.tau}"
+        keys = ("full", ref, "randomized", "artbp", f"tbptt-{result.config.tau}")
+        for i, (label, x, mean) in enumerate(_curves(result, keys)):
+            left.plot(x, mean, color=PALETTE[i % len(PALETTE)], linestyle=LINESTYLES[i % len(LINESTYLES)],
+                      marker=MARKERS[i % len(MARKERS)], markersize=3, markevery=max(1, len(x) // 6), label=label)
+        lo = min(m[-1] for _, _, m in _curves(result, keys))
+        left.set_ylim(lo * 0.97, lo * 1.6)  # the end of training, where strategies differ
+        label_axes(left, x="characters seen", x_unit="millions", y="held-out perplexity")
+        left.legend(fontsize=7, loc="upper right")
+        rows = [s for s in summary if s.strategy != "full"]
+        y = np.arange(len(rows))[::-1]
+        d = np.array([100 * s.diff_vs_full for s in rows])
+        lo_ci = np.array([100 * s.ci_low for s in rows])
+        hi_ci = np.array([100 * s.ci_high for s in rows])
+        right.axvspan(-100 * tol, 100 * tol, color="0.9", zorder=0, label=f"±{100 * tol:g}% tolerance")
+        right.axvline(0.0, color="0.4", linewidth=0.8)
+        finite = np.isfinite(lo_ci)
+        right.errorbar(d[finite], y[finite], xerr=np.vstack([d - lo_ci, hi_ci - d])[:, finite], fmt="o",
+                       color=PALETTE[0], capsize=3, markersize=4, label="mean, 95% t-interval")
+        right.plot(d[~finite], y[~finite], "o", color=PALETTE[0], markersize=4)
+        right.set_yticks(y, [s.label for s in rows], fontsize=7.5)
+        label_axes(right, x="final held-out perplexity − full", x_unit="% of full", y="")
+        right.legend(fontsize=7, loc="lower right")
         return fig
 
     return make
@@ -95,6 +102,19 @@ def _claim_finding(cv: Any) -> Finding:
     )
 
 
+def _mechanism_findings(result: Any, summary) -> list[Finding]:
+    """Mechanisms (a)–(c) as findings, decided by the pre-stated rules of `stability.experiments.mechanism_evidence`."""
+    from ...experiments import mechanism_evidence
+
+    out = []
+    for ev in mechanism_evidence(result):
+        verdict = {"supported": Verdict.SUPPORTED, "not supported": Verdict.NOT_SUPPORTED}.get(
+            ev.verdict, Verdict.INCONCLUSIVE)
+        out.append(Finding(claim=ev.hypothesis, verdict=verdict, evidence=ev.detail, value=ev.effect,
+                           unit=ev.unit, sig=3, tag=ev.claim))
+    return out
+
+
 def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     """(e) Perplexity against updates and backward steps per strategy, summaries, claims 2 and 3, influence balancing."""
     from ...experiments import TrainingConfig, influence_balancing, run_experiment
@@ -103,34 +123,56 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     spec = ctx.recipe.training
     seeds = training_seeds(ctx, spec.seeds)
     config = TrainingConfig.preset(spec.preset).replace(seeds=seeds, cell=spec.cell)
+    if spec.taus:
+        config = config.replace(taus=tuple(t for t in spec.taus if t < config.seq_len))
     result = run_experiment(config)
     summary = result.summary()
     verdict = result.verdict()
     c = config
+    pct = 100.0
     table = Table(
         columns=(
             Column("strategy", "Strategy", kind="text"),
             Column("perplexity_mean", "Final perplexity", sig=4),
             Column("perplexity_sd", "s.d.", sig=2),
+            Column("diff", "vs full", unit="%", sig=2),
+            Column("ci", "95% t-interval", unit="%", kind="text"),
+            Column("mdd", "MDD", unit="%", sig=2),
             Column("backward_steps", "Backward steps", sig=4),
-            Column("expected", "Expected", sig=4),
-            Column("grad_norm", "Median ‖g‖", sig=3),
-            Column("clipped", "Clipped", sig=2),
+            Column("lag_mass", "Lags > τ", sig=2),
+            Column("gap", "Gap", sig=2),
+            Column("plateau", "Last 20%", unit="%", sig=2),
             Column("wall_time", "Time", unit="s", sig=2),
         ),
         rows=tuple(
-            (s.label, s.perplexity_mean, s.perplexity_sd, s.backward_steps_per_update,
-             s.expected_backward_steps, s.grad_norm_median, s.fraction_clipped, s.wall_time_mean)
+            (s.label, s.perplexity_mean, s.perplexity_sd, pct * s.diff_vs_full,
+             "—" if math.isnan(s.ci_low) else f"[{pct * s.ci_low:+.2f}, {pct * s.ci_high:+.2f}]",
+             pct * s.mdd, s.backward_steps_per_update, s.lag_mass_beyond_tau, s.generalization_gap,
+             pct * s.plateau_change, s.wall_time_mean)
             for s in summary
         ),
         caption=(
-            f"Per strategy over the {len(seeds)} seeds: final held-out perplexity (mean and sample standard "
-            "deviation), realised and expected backward steps per update, median gradient norm before clipping, "
-            "fraction of updates clipped, and training time per run. Runs that diverged: "
-            f"{sum(s.diverged for s in summary)}."
+            f"Per strategy over the {len(seeds)} seeds: final held-out perplexity (mean, sample s.d.); the mean paired "
+            "difference from full in % of full's perplexity with its 95% t-interval (seeds − 1 degrees of freedom) "
+            "and the minimum detectable difference (MDD: 5% two-sided level, 80% power, this spread and seed count); "
+            "realised backward steps (Jacobian products) per update; mechanism (a), the fraction of the exact "
+            "gradient of a held-out window in lags > τ at the final weights (τ of the strategy; the reference "
+            f"τ = {c.tau} for full, randomized and ARTBP); mechanism (c), the generalisation gap (held-out minus "
+            "training perplexity); the plateau rule's change of held-out perplexity over the last 20% of updates "
+            f"(largest over seeds; flat if below {pct * c.tolerance:g}%); training time per run (the batch's time "
+            f"shared among its runs). Runs that diverged: {sum(s.diverged for s in summary)}."
         ),
     )
     findings = [_claim_finding(cv) for cv in (verdict.claim2, verdict.claim3, verdict.claim3_artbp)]
+    extra = [_claim_finding(cv) for cv in verdict.claim2_all if cv.subject != verdict.claim2.subject]
+    mechanisms = _mechanism_findings(result, summary)
+    plateaus = [s for s in summary if not s.plateaued]
+    plateau_text = (
+        "Every run is flat by the plateau rule." if not plateaus else
+        f"By the plateau rule (held-out perplexity changes by less than {pct * c.tolerance:g}% over the last 20% of "
+        f"updates) {len(plateaus)} of {len(summary)} strategies are not yet flat (largest change "
+        f"{pct * max(s.plateau_change for s in plateaus):.1f}%): the comparison is at a fixed budget, not at convergence."
+    )
 
     ib = influence_balancing(taus=spec.influence_taus, windows=spec.influence_windows, seeds=seeds[:1])
     signs = ib.signs
@@ -170,27 +212,43 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
         value=len(diverged),
         tag="claim 2",
     )
-    findings.append(influence)
+    mode = ("each window continues from the previous window's final state with its gradient stopped (mode "
+            "`carry`, d2l's sequential partitioning), so full BPTT is exact within each window"
+            if c.mode == "carry" else
+            "each window starts from the zero state (mode `stateless`), so full BPTT is the exact gradient of the "
+            "window's loss")
     blocks: list[Any] = [
         Paragraph(
             f"A character-level {c.cell} RNN (n = {c.hidden}, batch {c.batch}, windows of T = {c.seq_len} characters, "
-            f"{c.steps} {c.optimizer} updates, learning rate {c.lr:g}, clipping at {c.clip:g}) is trained on *The Time "
-            f"Machine* with each strategy, {len(seeds)} time{'s' if len(seeds) != 1 else ''} (seeds "
+            f"{c.steps} {c.optimizer} updates, learning rate {c.lr:g}, clipping at {c.clip:g}, {c.dtype}) is trained "
+            f"on *The Time Machine* with each strategy, {len(seeds)} time{'s' if len(seeds) != 1 else ''} (seeds "
             f"{', '.join(map(str, seeds))}; the same seed gives every strategy the same initial weights and data). "
-            f"Chunked truncation uses τ = {c.tau}; randomized truncation and ARTBP are matched to its expected "
-            "backward steps. Preset: "
-            f"`{spec.preset}`; the whole experiment took {format_number(result.wall_time, sig=3)} s."
+            f"Every strategy sees the same windows and the same forward pass; only the backward pass differs: "
+            f"{mode}. Chunked truncation runs at τ ∈ {{{', '.join(map(str, c.truncation_taus))}}}; randomized "
+            f"truncation and ARTBP are matched to the expected backward steps of chunked τ = {c.tau}; TBPTT({c.tau},"
+            f"{c.tau}) updates after every {c.tau} characters ({c.seq_len // c.tau}× more updates over the same "
+            f"characters). Preset `{spec.preset}`; the {len(result.runs)} runs took "
+            f"{format_number(result.wall_time, sig=3)} s ({result.executor}). {plateau_text}"
         ),
         Figure(
-            make=_figure(result),
+            make=_figure(result, summary, c.tolerance),
             caption=(
-                "Held-out perplexity against updates (left) and against cumulative backward steps (right): mean "
-                "over seeds (line) and the range over seeds (band)."
+                "Left: held-out perplexity against characters seen, mean over seeds (the end of training; equal "
+                "characters put TBPTT's extra updates on the same axis). Right: final held-out perplexity minus "
+                "full's, in % of full, mean over paired seeds with its 95% t-interval; the grey band is the "
+                "tolerance that decides claims 2 and 3."
             ),
-            alt="; ".join(f"{s.label}: final perplexity {format_number(s.perplexity_mean, sig=4)}" for s in summary),
+            alt="; ".join(
+                f"{s.label}: final perplexity {format_number(s.perplexity_mean, sig=4)}"
+                + ("" if math.isnan(s.diff_vs_full) else f", {pct * s.diff_vs_full:+.2f}% vs full "
+                   f"[{pct * s.ci_low:+.2f}, {pct * s.ci_high:+.2f}]")
+                for s in summary
+            ),
         ),
         table,
         *findings[:3],
+        *extra,
+        *mechanisms,
         Paragraph(
             "Truncation biases the gradient toward short-range dependence. On the influence-balancing task "
             "(Tallec & Ollivier 2017) a parameter has a positive short-term and a negative long-term effect, so a "
@@ -199,6 +257,7 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
         ib_table,
         influence,
     ]
+    findings = [*findings, *extra, *mechanisms, influence]
     sentences = (
         *(cv.sentence() for cv in (verdict.claim2, verdict.claim3, verdict.claim3_artbp)),
         *ib.sentences()[:2],
