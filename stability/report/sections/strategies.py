@@ -389,23 +389,23 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             ),
         ),
         Paragraph(
-            "**The variance threshold π\\*** (SPEC §7). For a constant π the exact variance is non-increasing in π "
+            "**The variance threshold** π* (SPEC §7). For a constant π the exact variance is non-increasing in π "
             "(thin ξ(π) by an independent η to get ξ(π′); the law of total variance). Its lag-k part scales like "
             "$(e^{L(2)}/\\pi)^k$ with $L(2) = \\lim_k \\tfrac1k \\ln E\\|c_{i+k}\\cdots c_{i+1} v\\|^2$, the "
             "order-2 generalized Lyapunov exponent ($2\\lambda_1 \\le L(2)$), so the variance diverges exponentially "
-            "in T when π < π\\* = $e^{L(2)}$. `stability.spectra.variance_threshold` estimates L(2) on a driven "
+            "in T when π < π* = $e^{L(2)}$. `stability.spectra.variance_threshold` estimates L(2) on a driven "
             f"trajectory of {steps} steps (difference quotient of ln mean e^(2ℓ) over windows, jackknife t-interval); "
             "on one fixed sequence the threshold seen at finite T lies between the typical $e^{2\\lambda_1}$ and "
-            "$e^{L(2)}$, the bracket [low, high]. No Monte Carlo of feasible size sees the variance below π\\*: "
+            "$e^{L(2)}$, the bracket [low, high]. No Monte Carlo of feasible size sees the variance below π*: "
             "there its points are drawn as crosses without error bars."
         ),
         Figure(
             make=_randomized_figure(results),
             caption=(
                 "Relative variance tr Cov(Ĝ)/‖G‖² of randomized truncation against π: exact (lines) and Monte Carlo "
-                f"({spec.monte_carlo} draws; markers with ±1.96 standard errors where π ≥ π\\*, crosses where π < π\\*: "
-                "not meaningful, the variance is carried by ξ sequences too rare to be drawn). Dotted: π\\* = e^(L(2)) "
-                "with its bracket shaded; a problem with π\\* ≥ 1 has no line: every π < 1 diverges there."
+                f"({spec.monte_carlo} draws; markers with ±1.96 standard errors where π ≥ π*, crosses where π < π*: "
+                "not meaningful, the variance is carried by ξ sequences too rare to be drawn). Dotted: π* = e^(L(2)) "
+                "with its bracket shaded; a problem with π* ≥ 1 has no line: every π < 1 diverges there."
             ),
             alt="; ".join(
                 f"{r.regime.label}: variance at π = {r.randomized[0][0]:g} is "
@@ -472,7 +472,7 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             caption=(
                 "Randomized truncation: exact variance tr Cov(Ĝ) (absolute) and relative variance tr Cov(Ĝ)/‖G‖² "
                 f"(= relative MSE, it is unbiased), the Monte Carlo relative variance from {spec.monte_carlo} draws "
-                "with its standard error where π ≥ π\\* (below π\\* it is not meaningful and not shown), the exact "
+                "with its standard error where π ≥ π* (below π* it is not meaningful and not shown), the exact "
                 "relative bias (rounding only), and the expected cost per sequence."
             ),
         )
@@ -484,7 +484,7 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
     if heavy:
         blocks.append(
             Paragraph(
-                f"Even above π\\*, Monte Carlo falls short of the exact variance by more than 4 standard errors at "
+                f"Even above π*, Monte Carlo falls short of the exact variance by more than 4 standard errors at "
                 f"{len(heavy)} point(s) ({', '.join(f'{n}, π = {p:g}' for n, p in heavy[:6])}"
                 f"{', …' if len(heavy) > 6 else ''}): the variance there comes from rare ξ sequences that keep long "
                 "runs of growing products, each re-weighted by a product of 1/π — events too rare for "
@@ -534,7 +534,7 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
                 rows=tuple(thr_rows),
                 caption=(
                     "The variance threshold: λ₁ and L(2) with jackknife standard errors (t-interval over 16 groups), "
-                    "π\\* with its 95% interval, the bracket [e^(2(λ₁ − t·s.e.)), π\\* high] where a finite problem's "
+                    "π* with its 95% interval, the bracket [e^(2(λ₁ − t·s.e.)), π* high] where a finite problem's "
                     "threshold is predicted, and the measured switch: the exact variance (along fixed probe "
                     f"directions) grows at every step of T = {', '.join(map(str, horizons))} up to 'last π growing' "
                     "and not from 'first π not growing' (empty: no such π on the grid). Validation: supported when "
