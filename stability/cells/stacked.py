@@ -62,11 +62,15 @@ def input_vjp(layer: Cell, delta: np.ndarray) -> np.ndarray:
     array([[1., 2.]])
     """
     if isinstance(layer, _Elman):
-        return delta @ layer.params["U"]
-    if isinstance(layer, GRU):
-        return delta[..., : 3 * layer.hidden_size] @ layer.params["weight_ih"]
-    if isinstance(layer, LSTM):
-        return delta @ layer.params["weight_ih"]
+        W, d = layer.params["U"], delta
+    elif isinstance(layer, GRU):
+        W, d = layer.params["weight_ih"], delta[..., : 3 * layer.hidden_size]
+    elif isinstance(layer, LSTM):
+        W, d = layer.params["weight_ih"], delta
+    else:
+        W = None
+    if W is not None:  # one 2-D product (a stacked 3-D matmul would loop over gemv calls)
+        return (d.reshape(-1, d.shape[-1]) @ W).reshape(d.shape[:-1] + (W.shape[1],))
     raise InputTypeError(f"`layer` must be an Elman, GRU or LSTM cell; got {describe(layer)}.")
 
 
@@ -106,6 +110,25 @@ def input_jacobian(layer: Cell, trace: Trace, k) -> np.ndarray:
         dh = col(tc * o * (1 - o)) * Wo + col(o * (1 - tc * tc)) * dc
         return np.concatenate([dh, dc], axis=-2)
     raise InputTypeError(f"`layer` must be an Elman, GRU or LSTM cell; got {describe(layer)}.")
+
+
+def _flat_vjp(layer: Cell, trace: Trace, k, a: np.ndarray):
+    """``layer.vjp`` with the time and batch axes folded into one batch axis.
+
+    For many steps at once (k a slice or an index array) the layer then does 2-D
+    matrix products instead of a stack of (1, n) × (n, G n) ones; the values are
+    identical (each row is one step of one sequence).
+    """
+    if isinstance(k, (int, np.integer)) or a.ndim < 3:
+        return layer.vjp(trace, k, a)
+    prev = trace.previous[k]
+    lead = prev.shape[:-1]
+    flat_states = np.stack([prev.reshape(-1, prev.shape[-1]), prev.reshape(-1, prev.shape[-1])])
+    cache = {key: v[k].reshape((1, -1) + v.shape[2:]) for key, v in trace.cache.items()}
+    x = trace.inputs[k]
+    flat = Trace(states=flat_states, inputs=x.reshape((1, -1, x.shape[-1])), cache=cache)
+    p, d = layer.vjp(flat, 0, a.reshape(-1, a.shape[-1]))
+    return p.reshape(lead + p.shape[-1:]), d.reshape(lead + d.shape[-1:])
 
 
 # ----------------------------------------------------------------------------- the stacked cell
@@ -252,7 +275,7 @@ class Stacked(Cell):
             if carry is not None:
                 a_l = a_l.copy() if a_l.dtype == np.result_type(a_l, carry) else a_l.astype(np.result_type(a_l, carry))
                 a_l[..., : layer.hidden_size] += carry
-            prev[idx], deltas[idx] = layer.vjp(self._sub(trace, idx), k, a_l)
+            prev[idx], deltas[idx] = _flat_vjp(layer, self._sub(trace, idx), k, a_l)
             if idx:
                 carry = input_vjp(layer, deltas[idx])
         return np.concatenate(prev[::-1], axis=-1), np.concatenate(deltas, axis=-1)

@@ -36,6 +36,8 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
+from .usermodel import add_model_options  # noqa: E402  (standard library only)
+
 __all__ = ["main", "build_parser", "CLIError"]
 
 PROG = "stability"
@@ -175,7 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="apply the recipe's [quick] overrides (a smaller, faster run)")
     p.add_argument("--seed", type=_seed, default=None, metavar="S", help="override the recipe's seed")
     p.add_argument("--quiet", action="store_true", help="no progress bars, no summary")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="run the training experiment's runs on a local pool of N processes (same numbers as serial)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="send the training runs to a running dask.distributed scheduler, e.g. tcp://host:8786 "
+                   "(needs `pip install stability[cluster]`; same numbers as serial)")
     _add_memory_option(p)
+    add_model_options(p, windows=False)
 
     p = sub.add_parser(
         "derive",
@@ -204,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exponents", type=_positive_int, default=None, metavar="K",
                    help="Lyapunov exponents computed (default: up to 8)")
     _add_memory_option(p)
+    add_model_options(p)
 
     p = sub.add_parser(
         "compare",
@@ -215,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pis", type=_prob_list, default=None, metavar="LIST", help="keep probabilities, e.g. 0.25,0.5,1")
     p.add_argument("--format", dest="format", choices=("table", "csv", "json"), default="table", help="output format")
     _add_memory_option(p)
+    add_model_options(p)
     return parser
 
 

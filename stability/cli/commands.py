@@ -39,7 +39,11 @@ def bad_input(*, validating: bool) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Dispatch to the subcommand named by ``args.command``."""
+    """Dispatch to the subcommand named by ``args.command`` (``--model/--data``: `stability.cli.usermodel`)."""
+    from . import usermodel
+
+    if args.command in ("report", "spectrum", "compare") and usermodel.wants_user_model(args):
+        return getattr(usermodel, args.command)(args)
     return {"report": report, "derive": derive, "spectrum": spectrum, "compare": compare}[args.command](args)
 
 

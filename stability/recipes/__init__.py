@@ -41,6 +41,23 @@ key             type         meaning (range)
                              contracting, near-edge, expanding (0 < g ≤ 100;
                              1–12 gains)
 ``T``           int          sequence length (2–100000)
+``weights``     string       optional: a trained model's file (``.pt``/``.pth``
+                             read with ``torch.load(weights_only=True)``,
+                             ``.safetensors`` or ``.npz``; keys as in
+                             `stability.cells.load_state_dict`).  With it (and
+                             ``[data] path``) the study is of *that* model on
+                             *that* data: the section "Your model on your data"
+                             replaces the others.  Relative paths resolve
+                             against the recipe's folder.
+==============  ===========  ==================================================
+
+``[data]`` -- the user's data for ``[model] weights`` (optional table)
+
+==============  ===========  ==================================================
+``path``        string       text file (next-token targets) or ``.npy``/``.npz``
+                             arrays (`stability.userdata.load_data`); relative
+                             to the recipe's folder
+``tokenizer``   string       ``"char"`` (default) or ``"word"`` for text
 ==============  ===========  ==================================================
 
 ``[derivation]`` -- section (a)
@@ -84,15 +101,12 @@ key             type         meaning (range)
 ``[training]`` -- section (e), `stability.experiments`
 
 =====================  ===========  ===========================================
-``preset``             string       `TrainingConfig.preset`: ``"default"``,
-                                    ``"quick"`` or ``"d2l"``
+``preset``             string       `TrainingConfig.preset`: ``"default"`` or
+                                    ``"quick"``
 ``cell``               string       the language model's cell: ``"tanh"`` or
                                     ``"gru"``
 ``seeds``              int          training runs per strategy (1–10); their
                                     seeds are drawn from the study's seed
-``taus``               [int]        chunked truncation lengths compared with
-                                    full BPTT (values ≥ the preset's window
-                                    are dropped; 1–16 values)
 ``influence_taus``     [int]        truncation lengths of the influence-
                                     balancing task (1 ≤ τ ≤ 64; 1–16 values)
 ``influence_windows``  int          SGD updates of that task (10–5000)
@@ -111,7 +125,7 @@ Examples
 >>> parse_recipe('[model]\\nhiden = 16\\n')
 Traceback (most recent call last):
 ...
-stability.recipes.RecipeError: recipe '<string>': unknown key `model.hiden` (known keys of [model]: cells, hidden, inputs, gains, T).
+stability.recipes.RecipeError: recipe '<string>': unknown key `model.hiden` (known keys of [model]: cells, hidden, inputs, gains, T, weights).
 """
 
 from __future__ import annotations
@@ -143,6 +157,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "parse_recipe",
     "load_recipe",
+    "with_user_model",
+    "DataSpec",
     "default_recipe",
     "default_recipe_text",
 ]
@@ -151,7 +167,7 @@ SCHEMA_VERSION = 1
 #: Section keys in the order the study shows them (SPEC/issue 7 (a)–(f)).
 SECTIONS = ("derivation", "segmentation", "spectra", "strategies", "training", "findings")
 CELLS = ("tanh", "gru", "lstm", "linear")
-PRESETS = ("default", "quick", "d2l")
+PRESETS = ("default", "quick")
 
 
 class RecipeError(InputValueError):
@@ -188,6 +204,11 @@ _TABLES = {
         _Field("inputs", "int", low=1, high=1024),
         _Field("gains", "floats", low=0.0, low_open=True, high=100.0, max_items=12),
         _Field("T", "int", low=2, high=100_000),
+        _Field("weights", "str", max_len=4096),
+    ),
+    "data": (
+        _Field("path", "str", max_len=4096),
+        _Field("tokenizer", "str", choices=("char", "word")),
     ),
     "derivation": (
         _Field("t", "int", low=1, high=8),
@@ -212,7 +233,6 @@ _TABLES = {
         _Field("preset", "str", choices=PRESETS),
         _Field("cell", "str", choices=("tanh", "gru")),
         _Field("seeds", "int", low=1, high=10),
-        _Field("taus", "ints", low=1, high=100_000, max_items=16),
         _Field("influence_taus", "ints", low=1, high=64, max_items=16),
         _Field("influence_windows", "int", low=10, high=5000),
     ),
@@ -228,6 +248,15 @@ class ModelSpec:
     inputs: int
     gains: tuple[float, ...]
     T: int
+    weights: str = ""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """``[data]``: the user's data file for ``[model] weights`` and its tokenizer."""
+
+    path: str = ""
+    tokenizer: str = "char"
 
 
 @dataclass(frozen=True)
@@ -272,7 +301,6 @@ class TrainingSpec:
     preset: str
     cell: str
     seeds: int
-    taus: tuple[int, ...]
     influence_taus: tuple[int, ...]
     influence_windows: int
 
@@ -284,7 +312,10 @@ _SPECS = {
     "strategies": StrategiesSpec,
     "segmentation": SegmentationSpec,
     "training": TrainingSpec,
+    "data": DataSpec,
 }
+#: tables a recipe (and the embedded default) may leave out entirely
+_OPTIONAL_TABLES = ("data",)
 
 
 @dataclass(frozen=True)
@@ -306,6 +337,7 @@ class Recipe:
     strategies: StrategiesSpec
     segmentation: SegmentationSpec
     training: TrainingSpec
+    data: DataSpec = dataclasses.field(default_factory=DataSpec)
     quick: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
     schema: int = SCHEMA_VERSION
     source: str = dataclasses.field(default="<embedded default>", compare=False)
@@ -470,7 +502,7 @@ def _validate(raw: dict[str, Any], check: _Checker, *, prefix: str = "") -> dict
         else:
             known = ", ".join([*top_fields, *_TABLES, "quick"])
             raise check.fail(f"unknown key `{prefix}{key}` (known top-level keys: {known}).")
-    missing = [k for k in (*top_fields, *_TABLES) if k not in out]
+    missing = [k for k in (*top_fields, *_TABLES) if k not in out and k not in _OPTIONAL_TABLES]
     if missing:  # only possible if the embedded default itself is incomplete
         raise check.fail(f"missing keys {missing}.")
     _cross_check(out, check, prefix=prefix)
@@ -480,6 +512,8 @@ def _validate(raw: dict[str, Any], check: _Checker, *, prefix: str = "") -> dict
 def _cross_check(v: dict[str, Any], check: _Checker, *, prefix: str) -> None:
     model, strategies, segmentation = v["model"], v["strategies"], v["segmentation"]
     T = model["T"]
+    if bool(model.get("weights")) != bool(v.get("data", {}).get("path")):
+        raise check.fail(f"`{prefix}model.weights` and `{prefix}data.path` go together: give both or neither.")
     derivation = v["derivation"]
     if derivation["tau"] > derivation["t"]:
         raise check.fail(f"`{prefix}derivation.tau` must not exceed `derivation.t` = {derivation['t']}; got {derivation['tau']}.")
@@ -520,7 +554,7 @@ def _check_memory(v: dict[str, Any], check: _Checker, *, prefix: str) -> None:
 
 
 def _build(values: dict[str, Any], quick: dict[str, dict[str, Any]], source: str) -> Recipe:
-    specs = {table: _SPECS[table](**values[table]) for table in _TABLES}
+    specs = {table: _SPECS[table](**values.get(table, {})) for table in _TABLES}
     return Recipe(
         title=values["title"],
         subtitle=values["subtitle"],
@@ -600,4 +634,28 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecipeError(f"recipe {source!r} is not UTF-8 text: {exc.reason} at byte {exc.start}.") from None
-    return parse_recipe(text, source=source)
+    recipe = parse_recipe(text, source=source)
+    return _resolve_paths(recipe, os.path.dirname(os.path.abspath(source)))
+
+
+def _resolve_paths(recipe: Recipe, folder: str) -> Recipe:
+    """``[model] weights`` and ``[data] path`` made absolute, relative ones against *folder*."""
+    if not recipe.model.weights:
+        return recipe
+    absolute = lambda p: p if os.path.isabs(p) else os.path.normpath(os.path.join(folder, p))  # noqa: E731
+    return dataclasses.replace(
+        recipe,
+        model=dataclasses.replace(recipe.model, weights=absolute(recipe.model.weights)),
+        data=dataclasses.replace(recipe.data, path=absolute(recipe.data.path)),
+    )
+
+
+def with_user_model(recipe: Recipe, weights: str, data: str, *, tokenizer: str = "char") -> Recipe:
+    """*recipe* studying the model in file *weights* on the data in file *data* (paths as given, made absolute)."""
+    if not weights or not data:
+        raise RecipeError("`weights` and `data` must both name files.")
+    return _resolve_paths(
+        dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, weights=weights),
+                            data=DataSpec(path=data, tokenizer=tokenizer)),
+        os.getcwd(),
+    )

@@ -157,6 +157,10 @@ def build_study(
 
     run = _Run(started=_dt.datetime.now(_dt.timezone.utc), t0=time.perf_counter())
     plan = [p for p in _plan() if p.key in resolved.sections]
+    if getattr(resolved.model, "weights", ""):  # a user's model on the user's data: that study alone
+        from .sections.usermodel import build_usermodel_section
+
+        plan = [SectionPlan("usermodel", "u", "Your model on your data", build_usermodel_section)]
     total = len(plan) + 1
     ctx = StudyContext(recipe=resolved, quick=quick, seed=seed)
     sections: list[Section] = []
@@ -240,7 +244,7 @@ def _appendix(recipe: "Recipe", resolved: "Recipe", ctx: StudyContext, plan: lis
             Column("spawn_key", "spawn_key", kind="text"),
         ),
         rows=(
-            *((f"({p.letter}) {p.key}", ctx.seed, f"({SECTIONS.index(p.key)},)") for p in plan),
+            *((f"({p.letter}) {p.key}", ctx.seed, f"({SECTIONS.index(p.key)},)" if p.key in SECTIONS else "(own)") for p in plan),
             ("cells and data of (c), (d)", ctx.seed, f"({len(SECTIONS)},)"),
         ),
         caption=(

@@ -90,7 +90,6 @@ class _Payload:
         return (os.mkdir, (os.environ["STABILITY_TEST_MARKER"],))
 
 
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_pickled_payload_is_never_executed(tmp_path, monkeypatch):
     """A .pt whose pickle would run os.mkdir is refused, and the directory is not created."""
     marker = tmp_path / "payload-ran"

@@ -1,0 +1,108 @@
+"""stability.modelstudy and stability.userdata: each number against an independent computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from stability import gradients
+from stability.cells import ReluRNN, TanhRNN
+from stability.cells.torch import LoadedModel
+from stability.errors import InputValueError, ResourceError, ShapeError
+from stability.modelstudy import clipping, study_model
+from stability.userdata import SequenceData, encode_text, load_data, windows
+
+
+def _model(cell, q=3, embedding=None, seed=0):
+    rng = np.random.default_rng(seed)
+    readout = {"V": rng.normal(size=(q, cell.hidden_size)), "c": np.zeros(q)}
+    return LoadedModel(cell, readout, embedding, None, "rnn-tanh", 1, {}, frozenset())
+
+
+def _tokens(n=2000, q=3, seed=1):
+    ids = np.random.default_rng(seed).integers(0, q, size=(n, 1))
+    return SequenceData("tokens", ids, None, None, None, q, "ids")
+
+
+def test_truncation_bias_equals_masked_backward():
+    """The one-pass lag sums give ‖G_τ − G‖/‖G‖ equal to gradients.truncated (a masked backward pass)."""
+    model = _model(TanhRNN.random(6, 3, gain=1.2, rng=0))
+    data = _tokens()
+    s = study_model(model, data, length=48, count=4, taus=[0, 3, 9, 20], pis=())
+    probs = windows(data, model, length=48, count=4)
+    for row in s.truncation:
+        for w, p in enumerate(probs):
+            G = gradients.full(p)
+            Gt = gradients.truncated(p, row.tau)
+            ref = math.sqrt(sum(np.sum((Gt[n] - G[n]) ** 2) for n in G)) / G.norm()
+            assert row.relative_bias[w] == pytest.approx(ref, rel=1e-9, abs=1e-15)
+    biases = [r.interval.estimate for r in s.truncation]
+    assert biases == sorted(biases, reverse=True)  # more lags kept, less bias
+
+
+@pytest.mark.filterwarnings("ignore::stability.errors.NonFiniteWarning")  # the relu cell's dead directions
+def test_lambda1_matches_the_linearised_closed_form():
+    """Tiny inputs keep h ≈ 0, so c_t ≈ W and λ₁ = ln ρ(W): contracting for tanh with ρ = 0.5 ..."""
+    W = np.diag([0.5, 0.3, -0.2])
+    cell = TanhRNN({"W": W, "U": np.eye(3), "b": np.zeros(3)})
+    emb = 1e-9 * np.eye(3)
+    s = study_model(_model(cell, embedding=emb), _tokens(), length=120, count=4, quick=True, pis=())
+    assert s.lambda1.low - 1e-6 <= math.log(0.5) <= s.lambda1.high + 1e-6
+    assert abs(s.lambda1.estimate - math.log(0.5)) < 1e-6
+    assert s.regime == "contracting"
+    # ... and expanding for a relu cell whose active direction grows by 1.2 per step
+    relu = ReluRNN({"W": np.diag([1.2, 0.3, 0.3]), "U": np.eye(3), "b": np.array([1.0, -1.0, -1.0])})
+    s2 = study_model(_model(relu, embedding=emb), _tokens(), length=100, count=4, quick=True, pis=())
+    assert abs(s2.lambda1.estimate - math.log(1.2)) < 1e-6
+    assert s2.regime == "expanding"
+
+
+def test_clipping_against_direct_formulas():
+    """Fraction, Clopper–Pearson bounds and clipping bias against explicit loops and scipy.stats."""
+    from scipy.stats import beta
+
+    rng = np.random.default_rng(0)
+    V = rng.normal(size=(12, 5)) * rng.uniform(0.2, 3.0, size=(12, 1))
+    thetas = np.array([0.5, 2.0, 100.0])
+    c = clipping(V, thetas, rng=1)
+    norms = np.linalg.norm(V, axis=1)
+    for i, th in enumerate(thetas):
+        x = int(np.sum(norms > th))
+        assert c.fraction[i] == x / 12
+        lo = 0.0 if x == 0 else beta.ppf(0.025, x, 12 - x + 1)
+        hi = 1.0 if x == 12 else beta.ppf(0.975, x + 1, 12 - x)
+        assert c.fraction_low[i] == pytest.approx(lo, rel=1e-10) and c.fraction_high[i] == pytest.approx(hi, rel=1e-10)
+        clipped = np.mean([v * min(1.0, th / np.linalg.norm(v)) for v in V], axis=0)
+        ref = np.linalg.norm(clipped - V.mean(axis=0)) / np.linalg.norm(V.mean(axis=0))
+        assert c.relative_bias[i] == pytest.approx(ref, rel=1e-12, abs=1e-15)
+        assert c.bias_low[i] <= c.relative_bias[i] + 1e-12 and c.bias_high[i] >= c.bias_low[i]
+    assert c.fraction[2] == 0 and c.relative_bias[2] == 0  # θ above every norm: nothing clipped (identity)
+
+
+def test_memory_budget_refuses_before_work():
+    model = _model(TanhRNN.random(6, 3, rng=0))
+    with pytest.raises(ResourceError, match=r"study of .* windows of 64 steps"):
+        study_model(model, _tokens(), length=64, count=4, max_memory="1K")
+
+
+def test_windows_and_data_errors(tmp_path):
+    model = _model(TanhRNN.random(4, 3, rng=0))
+    ids, vocab = encode_text("abc abc")
+    assert vocab == (" ", "<unk>", "a", "b", "c") and ids.tolist()[:4] == [2, 3, 4, 0]
+    with pytest.raises(ShapeError, match=r"token ids up to 4, but the model takes 3 inputs"):
+        windows(SequenceData("tokens", ids[:, None], None, None, None, 5, "t"), _model(model.cell, q=5), length=3,
+                count=1)
+    with pytest.raises(ShapeError, match=r"token id 4 as a target, but the model's readout has only 3 outputs"):
+        windows(SequenceData("tokens", ids[:, None], None, None, None, 5, "t"), model, length=3, count=1)
+    no_head = LoadedModel(model.cell, None, None, None, "rnn-tanh", 1, {}, frozenset())
+    with pytest.raises(InputValueError, match=r"no readout"):
+        windows(_tokens(), no_head, length=5, count=3)
+    np.savez(tmp_path / "arr.npz", inputs=np.zeros((30, 2, 3)), targets=np.zeros((30, 2, 3)))
+    d = load_data(tmp_path / "arr.npz")
+    ps = windows(d, model, length=10, count=3)
+    assert [p.loss_name for p in ps] == ["mse"] * 3 and ps[1].inputs.shape == (10, 1, 3)
+    np.savez(tmp_path / "bad.npz", inputs=np.zeros((30, 2, 3)), targets=np.zeros((29, 2, 3)))
+    with pytest.raises(ShapeError, match=r"'targets' must have shape \(30, 2, 'q'\)"):
+        load_data(tmp_path / "bad.npz")
