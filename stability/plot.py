@@ -79,13 +79,19 @@ def _axes(ax: Any, *, height: float = 3.0) -> "matplotlib.axes.Axes":
         if not hasattr(ax, "plot") or not hasattr(ax, "figure"):
             raise InputTypeError(f"`ax` must be a matplotlib Axes or None; got {type(ax).__name__}.")
         return ax
+    import matplotlib
     import matplotlib.pyplot as plt
 
     from .report.style import FULL_WIDTH
 
     with figure_style():
         fig = plt.figure(figsize=(FULL_WIDTH, height), layout="constrained")
-        return fig.add_subplot()
+        ax = fig.add_subplot()
+        # the first figure loads the backend, which may switch interactive mode on (Jupyter's inline
+        # backend does); rc_context would undo that on exit, so keep the mode the backend chose
+        interactive = matplotlib.is_interactive()
+    matplotlib.interactive(interactive)
+    return ax
 
 
 def _style(index: int) -> dict:

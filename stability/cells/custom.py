@@ -32,6 +32,8 @@ class CustomCell(Cell):
     inputs : int
         Input size m.
 
+    Notes
+    -----
     The engine calls these with the time and batch axes folded into N.  The
     local adjoint of this cell is the state adjoint itself.
 

@@ -461,6 +461,8 @@ def loss_variance_function(T: int):
     T : int
         Sequence length, 1 ≤ T ≤ 16.
 
+    Notes
+    -----
     The function evaluates Var Ĝ = uᵀ K u / T² with the term vector u and the
     ξ-covariance K of :meth:`LossEstimator.covariance_structure`, each
     lambdified separately (one expression with (T(T+1)/2)² terms would not
