@@ -170,9 +170,9 @@ class VarianceThreshold:
         )
 
     def _repr_html_(self) -> str:
-        import html
+        from .._display import summary_html
 
-        return "<pre>" + html.escape(self.summary()) + "</pre>"
+        return summary_html(self.summary())
 
 
 def _log_growths(source, warmup: int, gen: np.random.Generator) -> np.ndarray:

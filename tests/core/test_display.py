@@ -223,3 +223,9 @@ def test_equal_cost_display(problem):
     for row, pair in zip(t["rows"], c.pairs):
         np.testing.assert_allclose(_num(row[5]), pair.randomized_mse / pair.truncated_mse, rtol=1e-3)
     assert t["note"] == c.sentence()
+
+
+def test_variance_threshold_display_is_its_summary():
+    cell = TanhRNN.random(6, 2, gain=1.0, rng=0)
+    vt = spectra.variance_threshold(cell, np.random.default_rng(1).normal(size=(600, 2)), rng=2)
+    assert summary_lines(parse(vt._repr_html_())[0]) == as_summary(vt.summary())
