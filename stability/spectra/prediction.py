@@ -345,7 +345,8 @@ def predict(
         False: on λ₁ alone.
     max_lag : int
         Lags measured (the rest bounded by the geometric tail).  Cost
-        O(max_lag · T · B · n²).
+        O(max_lag · T · B · n²); the terms held are capped at 256 MiB
+        (fewer lags for very large cells).
     **options
         Passed to `lyapunov_spectrum` (``k`` defaults to 1 here: only λ₁ is needed).
 
@@ -462,7 +463,10 @@ def _measured_tau(system: Problem | Tape, *, tol: float, rate: float, max_lag: i
     from ..gradients import lag_contributions
 
     T = system.T
-    K = min(T - 1, max_lag)
+    problem = system.problem if isinstance(system, Tape) else system
+    p = sum(int(np.size(v)) for v in problem.params.values())
+    budget = 256 * 2**20  # bytes held by the per-lag terms; lags beyond it are bounded by the geometric tail
+    K = max(1, min(T - 1, max_lag, budget // (8 * max(p, 1)) - 1))
     lc = lag_contributions(system, max_lag=K)
     norms = lc.norms()
     total = lc.total().norm()

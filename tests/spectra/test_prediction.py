@@ -167,3 +167,13 @@ def test_validation():
         predict(J, bound=0.5)
     with pytest.raises(InputValueError, match="`edge`"):
         predict(J, edge=-1.0)
+
+
+def test_measured_tau_with_a_geometric_tail_still_meets_the_bound(regimes):
+    """Only 12 lags measured: the rest bounded by the tail at λ₁'s upper end; the exact bias still meets ε."""
+    p, sp = regimes[0.5]
+    pred = predict(p, tol=1e-3, spectrum=sp, max_lag=12)
+    assert pred.recommended_tau is not None
+    assert exact(p, Truncated(pred.recommended_tau)).relative_bias <= pred.estimated_bias <= 1e-3
+    # the tail bound is conservative: never a shorter τ than with all lags measured
+    assert pred.recommended_tau >= predict(p, tol=1e-3, spectrum=sp).recommended_tau
