@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stability import InputTypeError, InputValueError, Problem, gradients
 from stability.cells import LinearCell, TanhRNN
@@ -127,3 +129,17 @@ def test_tape_input_display_and_validation():
         check(tape, draws=2)
     with pytest.raises(InputValueError, match="options"):
         check(tape, prediction=a.prediction, k=2)
+
+
+@settings(max_examples=10, deadline=None)
+@given(gain=st.floats(0.3, 3.5), seed=st.integers(0, 2**16), k=st.floats(3.0, 6.0))
+def test_any_prediction_k_standard_errors_beyond_the_measurement_is_rejected(gain, seed, k):
+    """Random tanh RNNs: a λ₁ placed k ≥ 3 standard errors of the difference from the measured rate is rejected
+    (the t quantile of the interval is below 3 for the degrees of freedom used), on either side."""
+    p = _problem(gain, seed=seed, T=60, n=6)
+    a = check(p, max_lag=20, draws=8, rng=seed)
+    s = np.sqrt(a.slope_stderr**2 + a.lambda1_stderr**2)
+    for side in (-1.0, 1.0):
+        wrong = _shifted(a.prediction, a.slope + side * k * s - a.lambda1)
+        b = check(p, prediction=wrong, max_lag=20, draws=8, rng=seed)
+        assert b.slope == a.slope and b.verdict == "not supported", b.summary()
