@@ -712,7 +712,9 @@ def claim1_sensitivity(growth: object, lam: Interval, *, margin: float = 1e-2, l
             "claim 1", cond, f"the truncated (chunked τ = {growth.tau}) gradient's sensitivity stays bounded", tr,
             f"the interval of its growth rate lies at or below {margin:g} per step", decide_none(tr, margin=margin),
             label=label, unit="1/step",
-            detail=f"growth rate of ln S for chunked truncation over {Ts}: {tr.text()} per step ({how})",
+            detail=(f"growth rate of ln S for chunked truncation over {Ts}: {tr.text()} per step ({how}); the "
+                    "truncated estimate still depends on h₀ through the forward states, whose perturbation grows "
+                    "like e^{λ₁t} when λ₁ > 0"),
         ))
     else:
         out.append(Evidence.from_interval(
