@@ -367,12 +367,38 @@ class MeasuredThreshold:
         """Growth below the threshold and none above it (a single switch along π)."""
         return not bool(np.any(np.diff(self.grows.astype(int)) > 0))
 
+    @property
+    def horizon_factor(self) -> float:
+        """(T₁/T₂)^{2/(T₂ − T₁)} for the first two horizons: where this criterion can first see divergence.
+
+        Ĝ = (1/T) Σ_t g_tᵀ z_t carries the loss's 1/T normalisation, so a
+        variance part growing like (ρ/π)^T appears in tr Cov(Ĝ) as
+        (ρ/π)^T / T²; it grows from T₁ to T₂ only when
+        (ρ/π)^{T₂−T₁} > (T₂/T₁)², i.e. for π < ρ · (T₁/T₂)^{2/(T₂−T₁)}.  "Grows
+        at every step" is decided by the first step, the most demanding.
+        """
+        t1, t2 = self.horizons[0], self.horizons[1]
+        return float((t1 / t2) ** (2.0 / (t2 - t1)))
+
+    def bracket(self, prediction: VarianceThreshold) -> tuple[float, float]:
+        """The prediction's bracket [low, high] as this finite-T criterion sees it (× `horizon_factor`)."""
+        f = self.horizon_factor
+        return prediction.low * f, prediction.high * f
+
+    def predicts(self, prediction: VarianceThreshold, pi: float) -> bool | None:
+        """Predicted growth at π: True below the finite-T bracket, False above it or at π = 1, None inside."""
+        lo, hi = self.bracket(prediction)
+        if pi >= 1.0 or pi > hi:
+            return False
+        return True if pi < lo else None
+
     def brackets(self, prediction: VarianceThreshold) -> bool:
-        """True when [prediction.low, prediction.high] meets [below, above]."""
+        """True when the finite-T bracket (`bracket`) meets the measured switch [below, above]."""
         lo, hi = self.below, self.above
         if math.isnan(lo) or math.isnan(hi):
             return False
-        return prediction.low <= hi and lo <= prediction.high
+        b_lo, b_hi = self.bracket(prediction)
+        return b_lo <= hi and lo <= b_hi
 
 
 def measured_threshold(
@@ -445,7 +471,8 @@ def threshold_evidence(prediction: VarianceThreshold, measured: MeasuredThreshol
 
     Hypothesis (stated before the numbers): the exact variance of randomized
     truncation grows with T for constant π below the predicted bracket
-    [e^{2λ₁}, e^{L(2)}] and stops growing above it.  Effect: π* = e^{L(2)}
+    [e^{2λ₁}, e^{L(2)}] and stops growing above it — the bracket as the
+    finite horizons see it, times `MeasuredThreshold.horizon_factor`.  Effect: π* = e^{L(2)}
     with its t-interval.  Verdict: *not supported* if any π of the grid
     below the bracket does not grow or any π above it grows (or the growth
     switches more than once along π); *supported* otherwise when at least one
@@ -467,12 +494,13 @@ def threshold_evidence(prediction: VarianceThreshold, measured: MeasuredThreshol
     """
     from ..findings import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Evidence
 
-    predicted = [prediction.diverges(float(p)) for p in measured.pis]
+    predicted = [measured.predicts(prediction, float(p)) for p in measured.pis]
     observed = [bool(g) for g in measured.grows]
     wrong = [float(p) for p, e, o in zip(measured.pis, predicted, observed) if e is not None and e != o]
     grows_ok = any(e is True and o for e, o in zip(predicted, observed))
     stops_ok = any(e is False and not o for e, o in zip(predicted, observed))
-    needs_stop = prediction.high < float(measured.pis[-1]) or prediction.high < 1.0
+    b_lo, b_hi = measured.bracket(prediction)
+    needs_stop = b_hi < 1.0
     lo, hi = measured.below, measured.above
     if wrong:
         verdict = NOT_SUPPORTED
@@ -503,7 +531,8 @@ def threshold_evidence(prediction: VarianceThreshold, measured: MeasuredThreshol
         label=label,
         detail=(
             f"predicted π* = e^(L(2)) = {prediction.pi_star:.3g}, bracket {prediction.low:.3g} … {prediction.high:.3g} "
-            f"(L(2) = {prediction.L2:.3g} ± {prediction.L2_stderr:.2g}); {seen}."
+            f"(L(2) = {prediction.L2:.3g} ± {prediction.L2_stderr:.2g}), seen at T = {Ts} as {b_lo:.3g} … {b_hi:.3g} "
+            f"(× {measured.horizon_factor:.3g}, the 1/T² of the loss's normalisation); {seen}."
         ),
         unit="π",
     )

@@ -113,6 +113,26 @@ def test_pi_star_brackets_the_measured_divergence_threshold(hidden, gain, seed, 
     assert measured.variance[-1, -1] < measured.variance[-1, 0]
 
 
+def test_horizon_factor_of_the_loss_normalisation():
+    """tr Cov(Ĝ) carries 1/T²: a part growing like (ρ/π)^T grows from T₁ to T₂ only for π < ρ (T₁/T₂)^(2/(T₂−T₁))."""
+    from stability.spectra import MeasuredThreshold, VarianceThreshold
+
+    rho, Ts = 0.3, (16, 32, 64)
+    pis = np.round(np.linspace(0.2, 0.4, 41), 4)
+    V = np.array([[(rho / p) ** T / T**2 for T in Ts] for p in pis])
+    m = MeasuredThreshold(pis=pis, horizons=Ts, variance=V, grows=np.all(np.diff(V, axis=1) > 0, axis=1))
+    f = (16 / 32) ** (2 / 16)
+    assert m.horizon_factor == pytest.approx(f, rel=1e-15)
+    assert m.below < rho * f <= m.above  # the switch is where the factor puts it
+    exact_pred = VarianceThreshold(L2=math.log(rho), L2_stderr=0.0, L2_low=math.log(rho), L2_high=math.log(rho),
+                                   lambda1=math.log(rho) / 2, lambda1_stderr=0.0, diffusion=0.0, lags=(1, 2),
+                                   groups=16, dof=15, windows=100, level=0.95)
+    assert m.bracket(exact_pred) == pytest.approx((rho * f, rho * f))
+    assert threshold_evidence(exact_pred, m).verdict == "supported"
+    # without the factor the π between ρ·f and ρ would contradict the prediction
+    assert any(rho * f < p < rho and not g for p, g in zip(pis, m.grows))
+
+
 def test_measured_threshold_edges():
     probs = [ProblemSpec(hidden=3, T=T, gain=0.5).build() for T in (8, 16)]
     m = measured_threshold(probs, [0.9, 0.02])
