@@ -46,7 +46,8 @@ from .errors import InputTypeError, InputValueError
 from .userdata import SequenceData, windows
 
 __all__ = ["ModelStudy", "TruncationRow", "RandomizedRow", "Clipping", "LagProfile", "study_model", "clipping",
-           "study_bytes", "default_exponents", "spectrum_on_data", "batched_problem", "strategy_rows"]
+           "study_bytes", "default_exponents", "spectrum_on_data", "batched_problem", "strategy_rows",
+           "snapshot_record", "RECORD_KEYS"]
 
 #: exact randomized-truncation statistics are computed up to this state size
 RANDOMIZED_MAX_STATE = 64
@@ -521,3 +522,103 @@ def strategy_rows(problem, *, taus, pis, rng: object = 0, max_memory: object = N
         rows.append((repr(strategy), s.relative_bias, s.relative_variance, s.relative_mse,
                      float(s.cost.backward_steps)))
     return rows
+
+
+#: the keys of a `snapshot_record` (one record of `stability.torch.Monitor`)
+RECORD_KEYS = (
+    "update", "windows", "length", "loss", "lambda1", "lambda1_low", "lambda1_high", "regime", "tau",
+    "tau_relative_bias", "tau_bias_low", "tau_bias_high", "recommended_tau", "grad_norm_mean", "grad_norm_median",
+    "grad_norm_max", "clip", "clip_fraction", "seconds",
+)
+
+
+def snapshot_record(model: LoadedModel, problems, *, tau: int, clip: float | None = None, exponents: int = 1,
+                    bias_target: float = 0.1, level: float = 0.95, rng: object = 0, update: int = 0) -> dict:
+    """One monitor record: the analysis of a weight snapshot on a few windows of a batch.
+
+    For the windows (each a `Problem` of batch 1, all of one length T):
+
+    * λ₁: top-`exponents` Lyapunov spectrum along the windows' trajectories;
+      the record holds the mean of the per-window λ₁ and its t interval
+      across windows (the regime by `findings.condition_of`);
+    * the exact relative bias ‖G_τ − G‖/‖G‖ of **chunked** truncation at the
+      τ in use (TBPTT with pieces of τ steps; `gradients.truncated`), mean and
+      t interval across windows;
+    * the recommended τ: the smallest chunk length of {τ, 2, 4, 8, …} < T whose
+      relative-bias upper bound is at most `bias_target` (None: none is);
+    * full-gradient norms over windows (mean, median, max) and the fraction
+      above the clipping threshold `clip` (over the model's parameters and the
+      readout).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stability import Problem
+    >>> from stability.cells import TanhRNN
+    >>> from stability.cells.torch import LoadedModel
+    >>> cell = TanhRNN.random(5, 2, gain=0.7, rng=0)
+    >>> rd = {"V": np.ones((2, 5)), "c": np.zeros(2)}
+    >>> m = LoadedModel(cell, rd, None, None, "rnn-tanh", 1, {}, frozenset())
+    >>> rng = np.random.default_rng(1)
+    >>> ps = [Problem(cell, rng.normal(size=(40, 2)), rng.integers(0, 2, 40), readout=rd, loss="ce") for _ in range(3)]
+    >>> r = snapshot_record(m, ps, tau=8, clip=1.0)
+    >>> r["regime"], r["windows"], r["tau"]
+    ('contracting', 3, 8)
+    """
+    from . import gradients
+    from .findings import condition_of, t_interval
+    from .spectra import lyapunov_spectrum
+
+    t0 = time.perf_counter()
+    W = len(problems)
+    if W < 2:
+        raise InputValueError(f"`problems` must hold at least 2 windows for an interval; got {W}.")
+    T = problems[0].T
+    tau = as_int("tau", tau, minimum=1)
+    cell = model.cell
+    names = _names(model)
+    tapes = [gradients.forward(p) for p in problems]
+    x = np.stack([p.inputs[:, 0] for p in problems], axis=1)
+    k = min(as_int("exponents", exponents, minimum=1), cell.state_size)
+    spectrum = lyapunov_spectrum(cell, x, k=k, blocks=4, rng=rng)
+    lam = t_interval(spectrum.blocks[..., 0].mean(axis=1), level=level)
+    fulls = [gradients.full(t) for t in tapes]
+    norms = np.array([_norm(g, names) for g in fulls])
+
+    def chunk_bias(length: int) -> np.ndarray:
+        out = np.empty(W)
+        for w, tape in enumerate(tapes):
+            gt = gradients.truncated(tape, length, mode="chunked")
+            d = math.sqrt(sum(float(np.sum(np.abs(gt[n] - fulls[w][n]) ** 2)) for n in names))
+            out[w] = d / norms[w] if norms[w] > 0 else 0.0
+        return out
+
+    used = t_interval(chunk_bias(tau), level=level) if tau < T else None
+    recommended = None
+    for length in sorted({t for t in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, tau) if t < T}):
+        iv = used if length == tau and used is not None else t_interval(chunk_bias(length), level=level)
+        if iv.high <= bias_target:
+            recommended = length
+            break
+    clip_fraction = None if clip is None else float(np.mean(norms > clip))
+    return {
+        "update": int(update),
+        "windows": W,
+        "length": T,
+        "loss": float(np.mean([t.loss for t in tapes])),
+        "lambda1": lam.estimate,
+        "lambda1_low": lam.low,
+        "lambda1_high": lam.high,
+        "regime": condition_of(lam.estimate, lam.stderr, dof=lam.dof, level=level),
+        "tau": tau,
+        "tau_relative_bias": 0.0 if used is None else used.estimate,
+        "tau_bias_low": 0.0 if used is None else used.low,
+        "tau_bias_high": 0.0 if used is None else used.high,
+        "recommended_tau": recommended,
+        "grad_norm_mean": float(norms.mean()),
+        "grad_norm_median": float(np.median(norms)),
+        "grad_norm_max": float(norms.max()),
+        "clip": None if clip is None else float(clip),
+        "clip_fraction": clip_fraction,
+        "seconds": time.perf_counter() - t0,
+    }
