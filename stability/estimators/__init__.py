@@ -2,7 +2,9 @@
 
 * Strategies as values: `Full`, `Truncated`, `Randomized`, `ARTBP` (+ `PowerLawKeep`).
 * `exact(problem, strategy)`: E[Ĝ], bias, tr Cov(Ĝ), MSE — no sampling
-  (moment recursions that follow the backward pass).
+  (moment recursions that follow the backward pass); `exact_all` for
+  several strategies of one problem (shared adjoints and tangents, the keep
+  schedules batched).
 * `monte_carlo(problem, strategy, n, rng=...)`: the same statistics from n
   draws, with standard errors and confidence intervals (the cross-check).
 * `expected_cost(strategy, T)`: backward steps and peak cached states.
@@ -17,7 +19,7 @@ NumPy/SciPy only.
 
 from .claims import ClaimsResult, CostMatchedPair, EqualCostComparison, claims, compare_at_equal_cost
 from .cost import Cost, draw_cost, expected_cost
-from .exact import EXACT_TRACE_BUDGET, exact
+from .exact import EXACT_TRACE_BUDGET, exact, exact_all
 from .montecarlo import draw_gradients, draw_xi, monte_carlo
 from .results import MonteCarloStatistics, ParameterStatistics, Statistics
 from .strategies import ARTBP, Full, PowerLawKeep, Randomized, Strategy, Truncated
@@ -32,6 +34,7 @@ __all__ = [
     "PowerLawKeep",
     "Strategy",
     "exact",
+    "exact_all",
     "monte_carlo",
     "draw_xi",
     "draw_gradients",

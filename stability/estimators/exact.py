@@ -16,7 +16,7 @@ from .cost import expected_cost
 from .results import ParameterStatistics, Statistics
 from .strategies import ARTBP, Full, Randomized, Strategy, Truncated, as_strategy
 
-__all__ = ["exact", "EXACT_TRACE_BUDGET"]
+__all__ = ["exact", "exact_all", "EXACT_TRACE_BUDGET"]
 
 #: Largest estimated flop count for which ``trace="auto"`` computes tr Cov(Ĝ)
 #: exactly (all p unit directions); above it the Hutchinson estimator is used.
@@ -43,7 +43,7 @@ def _tangent(names, shapes, sizes, vec: np.ndarray) -> dict:
 
 
 def _beta(cell, trace, tangents: list[dict], T: int) -> np.ndarray:
-    """β[r, j] = B_{j+1} U_r for every step, shape (R, T, B, d)."""
+    """β[r, j] = B_{j+1} U_r for every step, shape (R, T, B, d) (one `param_jvp` per direction)."""
     ks = np.arange(T)
     B, d = trace.states.shape[1], cell.state_size
     out = np.zeros((len(tangents), T, B, d), dtype=np.result_type(cell.dtype, trace.states))
@@ -54,23 +54,76 @@ def _beta(cell, trace, tangents: list[dict], T: int) -> np.ndarray:
     return out
 
 
-def _variance_along(tape: Tape, strategy: Strategy, U: np.ndarray) -> np.ndarray:
+def _structured(cell) -> bool:
+    """Whether β has the Elman closed form ``dact ∘ (W' s_{t-1} + U' x_t + b')`` (built-in Elman cells)."""
+    from ..cells.simple import _Elman
+
+    return isinstance(cell, _Elman) and type(cell).param_jvp is _Elman.param_jvp and tuple(cell.param_names) == (
+        "W", "U", "b")
+
+
+def _beta_rows(cell, trace, rows: np.ndarray, layout) -> np.ndarray:
+    """β for the direction rows (R, p_cell): shape (R, T, B, d).
+
+    Built-in Elman cells: ``β_r = dact ∘ (W_r s_{t-1} + U_r x_t + b_r)`` for all
+    R directions and T steps by three GEMMs — the same arithmetic as
+    `param_jvp`, batched, instead of one dense tangent per direction.  Other
+    cells: one `param_jvp` per direction.
+    """
+    names, shapes, sizes = layout
+    T = trace.states.shape[0] - 1
+    if not _structured(cell):
+        return _beta(cell, trace, [_tangent(names, shapes, sizes, r) for r in rows], T)
+    R = rows.shape[0]
+    B, d = trace.states.shape[1], cell.state_size
+    m = trace.inputs.shape[-1]
+    prev = trace.states[:-1].reshape(T * B, d)
+    x = trace.inputs.reshape(T * B, m)
+    nW, nU = sizes[0], sizes[1]
+    out = np.zeros((R, T, B, d), dtype=np.result_type(cell.dtype, trace.states))
+    view = out.reshape(R, T * B, d)
+    # each GEMM only over the rows whose block is non-zero (Hutchinson probes live in one block)
+    for lo, hi, src, width in ((0, nW, prev, d), (nW, nW + nU, x, m)):
+        block = rows[:, lo:hi]
+        live = np.flatnonzero(np.any(block != 0, axis=1))
+        if live.size:
+            z = src @ block[live].reshape(live.size * d, width).T  # (T·B, live·d)
+            view[live] += z.reshape(T * B, live.size, d).transpose(1, 0, 2)
+    bias = rows[:, nW + nU :]
+    live = np.flatnonzero(np.any(bias != 0, axis=1))
+    if live.size:
+        view[live] += bias[live, None, :]
+    out *= trace.cache["dact"][None]
+    return out
+
+
+def _jacobians(cell, trace, b: int | None):
+    """``j -> c_{j+1}`` as a (D, D) array: sequence b alone, or the whole batch block-diagonal (shared ξ)."""
+    def jac(j: int) -> np.ndarray:
+        J = cell.jacobian(trace, j)  # (B, d, d)
+        if b is not None:
+            return J[b]
+        return J[0] if J.shape[0] == 1 else _moments._block_diagonal(J)
+
+    return jac
+
+
+def _variance_along(tape: Tape, strategy: Strategy, U: np.ndarray, shared: "_Shared | None" = None) -> np.ndarray:
     """Exact Var(U_r Ĝ) for the rows of U (R, p_cell), by the moment recursions."""
+    if not isinstance(strategy, ARTBP):
+        return _variance_along_many(tape, [strategy], U, shared)[0]
+    shared = shared or _Shared(tape)
     cell = tape.problem.cell
     trace = tape.trace
     T, B, d = tape.g.shape
-    names, shapes, sizes = _cell_layout(cell)
-    if isinstance(strategy, ARTBP):
-        keep, kind = strategy.keep_table(T), "renewal"
-    else:
-        keep, kind = strategy.keep(T), "independent"
-    a, u = _moments.exact_adjoints(cell, trace, tape.g)
+    keep, kind = strategy.keep_table(T), "renewal"
+    _, u = shared.adjoints
     R = U.shape[0]
     chunk = max(1, _DIRECTION_CHUNK // max(1, T * B * d))
     out = np.zeros(R)
     for start in range(0, R, chunk):
         rows = U[start : start + chunk]
-        beta = _beta(cell, trace, [_tangent(names, shapes, sizes, r) for r in rows], T)
+        beta = _beta_rows(cell, trace, rows, shared.layout)
         if strategy.per_sequence and B > 1:
             for b in range(B):
                 out[start : start + len(rows)] += _moments.directional_variance(
@@ -81,9 +134,63 @@ def _variance_along(tape: Tape, strategy: Strategy, U: np.ndarray) -> np.ndarray
     return out
 
 
-def _mean(tape: Tape, strategy: Strategy) -> Gradient:
+def _variance_along_many(tape: Tape, strategies, U: np.ndarray, shared: "_Shared | None" = None) -> np.ndarray:
+    """Exact Var(U_r Ĝ) for K randomized strategies with independent ξ and equal `per_sequence`: (K, R).
+
+    One tape, one set of adjoints and tangents β, and the K keep schedules
+    batched in the moment recursion (`_moments.independent_variance`).
+    """
+    shared = shared or _Shared(tape)
+    cell = tape.problem.cell
+    trace = tape.trace
+    T, B, d = tape.g.shape
+    keeps = np.stack([np.asarray(s.keep(T), dtype=float) for s in strategies])
+    per_sequence = strategies[0].per_sequence
+    _, u = shared.adjoints
+    R = U.shape[0]
+    chunk = max(1, _DIRECTION_CHUNK // max(1, T * B * d))
+    out = np.zeros((len(strategies), R))
+    for start in range(0, R, chunk):
+        rows = U[start : start + chunk]
+        stop = start + len(rows)
+        beta = _beta_rows(cell, trace, rows, shared.layout)
+        if per_sequence and B > 1:
+            for b in range(B):
+                out[:, start:stop] += _moments.independent_variance(
+                    _jacobians(cell, trace, b), u[:, b], beta[:, :, b], keeps
+                )
+        else:
+            out[:, start:stop] = _moments.independent_variance(
+                _jacobians(cell, trace, None), u.reshape(T, B * d), beta.reshape(len(rows), T, B * d), keeps
+            )
+    return out
+
+
+class _Shared:
+    """What every strategy of one tape shares: the exact gradient, the exact adjoints, the parameter layout."""
+
+    def __init__(self, tape: Tape):
+        self.tape = tape
+        self.layout = _cell_layout(tape.problem.cell)
+        self._gradient = None
+        self._adjoints = None
+
+    @property
+    def gradient(self) -> Gradient:
+        if self._gradient is None:
+            self._gradient = full(self.tape)
+        return self._gradient
+
+    @property
+    def adjoints(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._adjoints is None:
+            self._adjoints = _moments.exact_adjoints(self.tape.problem.cell, self.tape.trace, self.tape.g)
+        return self._adjoints
+
+
+def _mean(tape: Tape, strategy: Strategy, G: Gradient | None = None) -> Gradient:
     if isinstance(strategy, Full):
-        return full(tape)
+        return G if G is not None else full(tape)
     if isinstance(strategy, Truncated):
         return truncated(tape, strategy.tau, mode=strategy.mode)
     if isinstance(strategy, Randomized):
@@ -103,18 +210,41 @@ def _exact_trace_flops(tape: Tape, strategy: Strategy, p: int) -> float:
     return 2.0 * T * p * D2 * classes
 
 
-def _exact_bytes(tape: Tape, strategy: Strategy, rows: int) -> int:
-    """Peak bytes of `exact` beyond the tape: the (M1)–(M3) arrays per age class and the tangent block."""
+def _exact_bytes(tape: Tape, strategy: Strategy, rows: int, schedules: int = 1) -> int:
+    """Peak bytes of `exact` beyond the tape: the (M1)–(M3) arrays per age class (per keep
+    schedule when `schedules` randomized strategies are batched) and the tangent block."""
     T, B, d = tape.g.shape
     if not strategy.random:
         return 8 * 4 * T * B * d
-    A = T if isinstance(strategy, ARTBP) else 1
     D = d if strategy.per_sequence else B * d
     R = max(1, min(rows, _DIRECTION_CHUNK // max(1, T * B * d)))
-    words = A * (3 * D * D + 3 * R * D + 3 * R) + 2 * D * D + R * T * B * d + 4 * T * B * d
     if isinstance(strategy, ARTBP):
+        A = T
+        words = A * (3 * D * D + 3 * R * D + 3 * R) + 2 * D * D + R * T * B * d + 4 * T * B * d
         words += T * T + T * B * d * 2
+    else:  # C, X, V and their updates for each schedule, [C; X] c_t stacked, β and its build
+        K = max(1, int(schedules))
+        words = K * (5 * D * D + 5 * R * D + 3 * R) + 2 * D * D + 3 * R * T * B * d + 4 * T * B * d
     return 2 * 8 * words  # x 2: temporaries of the recursions (measured with tracemalloc in tests/hostile)
+
+
+class _Identity:
+    """The rows of the p×p identity followed by optional extra rows, built one block at a time."""
+
+    def __init__(self, p: int, extra: np.ndarray | None = None):
+        self.p = p
+        self.extra = extra
+        self.shape = (p + (0 if extra is None else extra.shape[0]), p)
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        start, stop, _ = index.indices(self.shape[0])
+        out = np.zeros((max(0, stop - start), self.p))
+        for r in range(start, min(stop, self.p)):
+            out[r - start, r] = 1.0
+        if self.extra is not None and stop > self.p:
+            lo = max(start, self.p)
+            out[lo - start :] = self.extra[lo - self.p : stop - self.p]
+        return out
 
 
 def _as_directions(directions, problem, names, sizes) -> np.ndarray:
@@ -223,77 +353,174 @@ def exact(
     >>> t.variance, bool(np.isclose(t.mse, t.bias_norm ** 2))
     (0.0, True)
     """
+    return exact_all(problem, [as_strategy("strategy", strategy)], directions=directions, trace=trace,
+                     probes=probes, rng=rng, max_memory=max_memory)[0]
+
+
+def _unit_rows(p: int) -> _Identity:
+    return _Identity(p)
+
+
+def _probe_rows(gen, names, sizes, probes: int) -> np.ndarray:
+    """Rademacher probes, `probes` per parameter, each supported on its parameter's block: (len(names)·probes, p)."""
+    p_cell = sum(sizes)
+    out = np.zeros((len(names) * probes, p_cell))
+    start = 0
+    for i, k in enumerate(sizes):
+        # = gen.choice((-1.0, 1.0), size=(probes, k)): the same draws (choice indexes with integers), faster
+        out[i * probes : (i + 1) * probes, start : start + k] = np.where(gen.integers(0, 2, size=(probes, k)) == 1, 1.0, -1.0)
+        start += k
+    return out
+
+
+@finite_arithmetic("`exact_all`", hint="the true moments are beyond float64 -- e.g. keep probabilities so small "
+                   "that the product of 1/π_t over the sequence overflows, or an exploding trajectory")
+def exact_all(
+    problem,
+    strategies,
+    *,
+    directions: object | None = None,
+    trace: str = "auto",
+    probes: int = 32,
+    rng: object = 0,
+    max_memory: object = None,
+) -> tuple[Statistics, ...]:
+    r"""`exact` for several strategies of one problem, sharing everything they can.
+
+    One forward pass (or the given tape), one exact gradient, one set of exact
+    adjoints and parameter tangents β for all strategies; the randomized
+    strategies with independent ξ (`Randomized`, grouped by ``per_sequence``
+    and by the trace method chosen) run their moment recursions side by side,
+    the K keep schedules batched in every product (`_moments.independent_variance`).
+    The results equal those of calling `exact` on each strategy with the same
+    arguments (to rounding), except that with a `numpy.random.Generator` as
+    `rng` the Hutchinson probes are drawn once and shared by all strategies
+    (with a seed, `exact` draws these same probes on every call).
+
+    Parameters
+    ----------
+    problem : Problem or Tape
+    strategies : sequence of Strategy (or names `as_strategy` accepts)
+    directions, trace, probes, rng, max_memory
+        As for `exact`.
+
+    Returns
+    -------
+    tuple of Statistics
+        In the order of `strategies`.
+
+    Examples
+    --------
+    >>> from stability import Problem
+    >>> from stability.cells import TanhRNN
+    >>> from stability.estimators import exact, exact_all, Randomized, Truncated
+    >>> p = Problem.random(TanhRNN.random(4, 2, gain=0.9, rng=0), T=12, rng=1)
+    >>> many = exact_all(p, [Truncated(3), Randomized(0.3), Randomized(0.7)])
+    >>> [round(s.variance / exact(p, s.strategy).variance, 12) for s in many[1:]]
+    [1.0, 1.0]
+    """
     tape = _as_tape(problem)
-    strategy = as_strategy("strategy", strategy)
+    if isinstance(strategies, (Strategy, str)):
+        raise InputTypeError(f"`strategies` must be a sequence of strategies; got {strategies!r} (use `exact` for one).")
+    strategies = [as_strategy("strategies", s) for s in strategies]
     check_choice("trace", trace, ("auto", "exact", "hutchinson"))
     probes = as_int("probes", probes, minimum=2)
     if tape.trace.states.dtype.kind != "f":
         raise InputTypeError(f"`problem` must have real parameters and data; got dtype {tape.trace.states.dtype}.")
-    cell = tape.problem.cell
-    names, shapes, sizes = _cell_layout(cell)
+    shared = _Shared(tape)
+    names, shapes, sizes = shared.layout
     U_user = None if directions is None else _as_directions(directions, tape.problem, names, sizes)
     T_, B_, d_ = tape.g.shape
-    check_memory(f"exact({strategy!r}) with T={T_}, batch={B_}, state size {d_}",
-                 _exact_bytes(tape, strategy, sum(sizes)), max_memory=max_memory)
+    p_cell = sum(sizes)
+    batched = sum(1 for s in strategies if isinstance(s, Randomized))
+    for strategy in strategies:
+        check_memory(f"exact({strategy!r}) with T={T_}, batch={B_}, state size {d_}",
+                     _exact_bytes(tape, strategy, p_cell, schedules=batched if isinstance(strategy, Randomized) else 1),
+                     max_memory=max_memory)
 
-    G = full(tape)
-    mean = _mean(tape, strategy)
-    cost = expected_cost(strategy, tape.T)
-    per_var = {n: 0.0 for n in G}
-    per_se = {n: 0.0 for n in G}
-    diagonal = None
-    directional = None
-    method = "zero"
-    if strategy.random:
-        p_cell = sum(sizes)
-        if trace == "auto":
-            trace = "exact" if _exact_trace_flops(tape, strategy, p_cell) <= EXACT_TRACE_BUDGET else "hutchinson"
-        method = trace
-        if trace == "exact":
-            diag = _variance_along(tape, strategy, np.eye(p_cell))
-            start, parts = 0, {}
-            for n, s, k in zip(names, shapes, sizes):
-                parts[n] = diag[start : start + k].reshape(s)
-                per_var[n] = float(np.sum(parts[n]))
-                start += k
-            for n in tape.readout_gradient:
-                parts[n] = np.zeros_like(G[n])
-            diagonal = Gradient(parts)
+    G = shared.gradient
+    methods = []
+    for strategy in strategies:
+        method = "zero"
+        if strategy.random:
+            method = trace
+            if trace == "auto":
+                method = "exact" if _exact_trace_flops(tape, strategy, p_cell) <= EXACT_TRACE_BUDGET else "hutchinson"
+        methods.append(method)
+    probe_rows = None
+    if "hutchinson" in methods:
+        probe_rows = _probe_rows(as_rng("rng", rng), names, sizes, probes)
+    rows_of = {"exact": None, "hutchinson": probe_rows}
+
+    # variances of every random strategy: (diagonal or probe values, directional)
+    variances: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+    groups: dict[tuple[str, bool], list[int]] = {}
+    for i, (strategy, method) in enumerate(zip(strategies, methods)):
+        if not strategy.random:
+            continue
+        if isinstance(strategy, Randomized):
+            groups.setdefault((method, strategy.per_sequence), []).append(i)
+        else:  # ARTBP: its own renewal recursion
+            rows = _unit_rows(p_cell) if method == "exact" else probe_rows
+            vals = _variance_along(tape, strategy, rows, shared)
+            dirs = None if U_user is None else _variance_along(tape, strategy, U_user, shared)
+            variances[i] = (vals, dirs)
+    for (method, _), members in groups.items():
+        if method == "exact":
+            rows = _Identity(p_cell, U_user)
         else:
-            gen = as_rng("rng", rng)
-            start = 0
-            blocks = []
-            for n, k in zip(names, sizes):
-                V = np.zeros((probes, p_cell))
-                V[:, start : start + k] = gen.choice((-1.0, 1.0), size=(probes, k))
-                blocks.append(V)
-                start += k
-            vals = _variance_along(tape, strategy, np.concatenate(blocks)).reshape(len(names), probes)
-            for n, v in zip(names, vals):
-                per_var[n] = float(np.mean(v))
-                per_se[n] = float(np.std(v, ddof=1) / math.sqrt(probes))
-        if U_user is not None:
-            directional = _variance_along(tape, strategy, U_user)
-    elif U_user is not None:
-        directional = np.zeros(U_user.shape[0])
+            rows = rows_of[method] if U_user is None else np.concatenate((rows_of[method], U_user))
+        vals = _variance_along_many(tape, [strategies[i] for i in members], rows, shared)
+        for k, i in enumerate(members):
+            body = vals[k]
+            if U_user is None:
+                variances[i] = (body, None)
+            else:
+                variances[i] = (body[: len(body) - len(U_user)], body[len(body) - len(U_user) :])
 
-    per = {}
-    for n in G:
-        b2 = float(np.sum((mean[n] - G[n]) ** 2))
-        per[n] = ParameterStatistics(n, mean[n], G[n], per_var[n], per_se[n], b2 + per_var[n])
-    variance = float(sum(per_var.values()))
-    variance_se = float(math.sqrt(sum(v * v for v in per_se.values())))
-    bias2 = float(sum(np.sum((mean[n] - G[n]) ** 2) for n in G))
-    return Statistics(
-        strategy=strategy,
-        mean=mean,
-        gradient=G,
-        variance=variance,
-        variance_se=variance_se,
-        variance_method=method,
-        mse=bias2 + variance,
-        per_parameter=MappingProxyType(per),
-        cost=cost,
-        variance_diagonal=diagonal,
-        directional_variance=None if directional is None else np.asarray(directional).copy(),
-    )
+    results = []
+    for i, (strategy, method) in enumerate(zip(strategies, methods)):
+        mean = _mean(tape, strategy, G)
+        cost = expected_cost(strategy, tape.T)
+        per_var = {n: 0.0 for n in G}
+        per_se = {n: 0.0 for n in G}
+        diagonal = None
+        directional = None
+        if strategy.random:
+            vals, directional = variances[i]
+            if method == "exact":
+                start, parts = 0, {}
+                for n, sh, k in zip(names, shapes, sizes):
+                    parts[n] = vals[start : start + k].reshape(sh)
+                    per_var[n] = float(np.sum(parts[n]))
+                    start += k
+                for n in tape.readout_gradient:
+                    parts[n] = np.zeros_like(G[n])
+                diagonal = Gradient(parts)
+            else:
+                for n, v in zip(names, vals.reshape(len(names), probes)):
+                    per_var[n] = float(np.mean(v))
+                    per_se[n] = float(np.std(v, ddof=1) / math.sqrt(probes))
+        elif U_user is not None:
+            directional = np.zeros(U_user.shape[0])
+        per = {}
+        for n in G:
+            b2 = float(np.sum((mean[n] - G[n]) ** 2))
+            per[n] = ParameterStatistics(n, mean[n], G[n], per_var[n], per_se[n], b2 + per_var[n])
+        variance = float(sum(per_var.values()))
+        variance_se = float(math.sqrt(sum(v * v for v in per_se.values())))
+        bias2 = float(sum(np.sum((mean[n] - G[n]) ** 2) for n in G))
+        results.append(Statistics(
+            strategy=strategy,
+            mean=mean,
+            gradient=G,
+            variance=variance,
+            variance_se=variance_se,
+            variance_method=method,
+            mse=bias2 + variance,
+            per_parameter=MappingProxyType(per),
+            cost=cost,
+            variance_diagonal=diagonal,
+            directional_variance=None if directional is None else np.asarray(directional).copy(),
+        ))
+    return tuple(results)
