@@ -23,14 +23,16 @@ import numpy as np
 import sympy as sp
 
 from .._validate import as_float_array, as_int, check_shape, describe
-from ..errors import InputTypeError, InputValueError, ShapeError
+from ..errors import InputTypeError, InputValueError, ResourceError, ShapeError
 from ._display import ShowsMath, Verification
 from .derivation import closed_form_terms
-from .parser import ParsedCell, parse_cell
+from .parser import ParsedCell, expansion_terms, parse_cell
 
 __all__ = ["concrete", "ConcreteCell", "Trajectory", "BUILTIN_CELLS"]
 
 BUILTIN_CELLS = ("tanh", "linear")
+#: Largest estimated work of `ConcreteCell.verify` (`ConcreteCell.verification_size`); about 20 s of SymPy.
+MAX_VERIFY_SIZE = 50_000
 
 
 def _matrix(prefix: str, rows: int, cols: int | None) -> sp.Matrix:
@@ -276,6 +278,29 @@ class ConcreteCell(ShowsMath):
         return {p: v.sum(axis=0) for p, v in terms.items()}
 
     # ------------------------------------------------------------------ proof
+    def verification_size(self, t: int) -> int:
+        """Estimated work of ``verify(t)``: expanded terms of h_t (bound of `expansion_terms`,
+        unrolled t times) × parameter entries × state size.  Nothing is expanded."""
+        sizes = {s: 1 for s in self.state}
+        chain, b_terms = 1, 1
+        for _ in range(t):  # c_s and b_s are evaluated on the unrolled state h_{s-1}
+            chain = min(chain * max(expansion_terms(e, sizes) for e in self.jacobian), 10**30)
+            b_terms = max([b_terms] + [expansion_terms(e, sizes) for j in self.parameter_jacobians.values() for e in j])
+            sizes = {s: expansion_terms(e, sizes) for s, e in zip(self.state, self.step)}
+        entries = sum(len(v) for v in self.parameters.values())
+        # direct side: the expanded h_t; closed side: products of t Jacobians (n^(t-1) paths per entry) times b
+        closed = min(self.hidden ** (t - 1) * chain * b_terms, 10**30)
+        return max(max(sizes.values()), closed) * entries * self.hidden
+
+    def _check_expansion(self, t: int) -> None:
+        size = self.verification_size(t)
+        if size > MAX_VERIFY_SIZE:
+            raise ResourceError(
+                f"`t` = {t}: verify() of the {self.name} cell would expand about {_magnitude(size)} term-entries "
+                f"(expanded terms of h_{t} × parameter entries × state size), more than the {MAX_VERIFY_SIZE:.0e} "
+                "that finish in seconds; use a smaller t (or a lower-degree cell)."
+            )
+
     def verify(self, t: int = 3) -> Verification:
         """Prove, for this cell, that SymPy's derivative of the unrolled h_t
         equals eq. (7) with c_i, b_i the cell's Jacobians along the trajectory.
@@ -286,6 +311,7 @@ class ConcreteCell(ShowsMath):
         it without ``simplify``. Cost grows fast with t and n: keep t ≤ 4.
         """
         t = as_int("t", t, minimum=1, maximum=6)
+        self._check_expansion(t)
         n = self.hidden
         h = [sp.Matrix([sp.Symbol(f"h0_{i}", real=True) for i in range(1, n + 1)])]
         xs = [sp.Matrix([sp.Symbol(f"x{s}_{j}", real=True) for j in range(1, self.n_inputs + 1)]) for s in range(1, t + 1)]
@@ -308,6 +334,10 @@ class ConcreteCell(ShowsMath):
             residuals,
             reducer=lambda tup: sp.Tuple(*(m.applyfunc(sp.expand) for m in tup)),
         )
+
+
+def _magnitude(n: int) -> str:
+    return f"{n:,}" if n < 10**7 else ("more than 10^30" if n >= 10**30 else f"10^{len(str(n)) - 1}")
 
 
 def _builtin(kind: str, n: int, m: int) -> ConcreteCell:

@@ -26,11 +26,12 @@ import sympy as sp
 from sympy.simplify.simplify import factor_sum, product_simplify, sum_simplify
 
 from .._validate import as_int
+from ..errors import ResourceError
 from ._common import check_kind
 from ._display import ShowsMath, Verification, _is_zero, matrix_order_latex, ordered_sum, sequence
 from .derivation import closed_form_terms, display_terms, unroll
 
-__all__ = ["lemma", "Lemma", "induction_step", "InductionStep", "ProofStep"]
+__all__ = ["lemma", "lemma_size", "MAX_LEMMA_SIZE", "Lemma", "induction_step", "InductionStep", "ProofStep"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,13 +85,36 @@ class Lemma(ShowsMath):
         return sp.lambdify([list(self.b), list(self.c)], list(self.closed), "numpy")
 
 
+#: Largest `lemma_size` accepted by `lemma` (bound 40: about 2 s of SymPy for construction and verify).
+MAX_LEMMA_SIZE = 12_000
+
+
+def lemma_size(bound: int) -> int:
+    """Factors in the products of eq. (5) for t = 1..bound: Σ_t Σ_{i≤t} (t − i + 1) = Σ_t t(t+1)/2.
+
+    Examples
+    --------
+    >>> lemma_size(1), lemma_size(3), lemma_size(40)
+    (1, 10, 11480)
+    """
+    return bound * (bound + 1) * (bound + 2) // 6
+
+
+def _largest_bound() -> int:
+    b = 1
+    while lemma_size(b + 1) <= MAX_LEMMA_SIZE:
+        b += 1
+    return b
+
+
 def lemma(bound: int = 8, *, kind: str = "scalar") -> Lemma:
     """Check the lemma (eq. 5) for every t = 1..*bound*.
 
     Parameters
     ----------
     bound : int
-        Largest t, 1 ≤ bound ≤ 64.
+        Largest t, 1 ≤ bound ≤ 64, and the expansion size `lemma_size` at
+        most `MAX_LEMMA_SIZE` (checked before anything is built: bound ≤ 40).
     kind : {"scalar", "matrix"}, keyword-only
         ``"matrix"`` uses non-commuting symbols: the products stay ordered.
 
@@ -102,6 +126,12 @@ def lemma(bound: int = 8, *, kind: str = "scalar") -> Lemma:
     """
     bound = as_int("bound", bound, minimum=1, maximum=64)
     kind = check_kind(kind)
+    size = lemma_size(bound)
+    if size > MAX_LEMMA_SIZE:
+        raise ResourceError(
+            f"`bound` = {bound}: the lemma for t = 1..{bound} expands {size:,} factors of its products "
+            f"(Σ_t t(t+1)/2), more than the {MAX_LEMMA_SIZE:,} that finish in seconds; use bound ≤ {_largest_bound()}."
+        )
     b = sequence("b", 1, bound, commutative=kind == "scalar")
     c = sequence("c", 1, bound, commutative=kind == "scalar")
     return Lemma(

@@ -5,7 +5,9 @@ text. This parser reads the text with Python's :mod:`ast` (which only builds
 a syntax tree, it runs nothing), walks the tree against a whitelist and
 builds the SymPy expression itself. Allowed:
 
-* numbers: integer and finite float literals;
+* numbers: integer literals of at most 308 digits and finite float literals;
+  every numeric subexpression (e.g. ``exp(700)``) must be finite and at most
+  1e308 in size (the float64 range): ``exp(1e308)`` is refused;
 * names: ASCII identifiers, at most 32 characters, no leading underscore and
   no ``__`` anywhere, not a function name or a module name;
 * the operators ``+ - * / **`` and unary ``-``/``+``;
@@ -43,6 +45,9 @@ __all__ = [
     "MAX_NODES",
     "MAX_EXPONENT",
     "MAX_DIGITS",
+    "MAX_MAGNITUDE",
+    "MAX_LITERAL_DIGITS",
+    "expansion_terms",
 ]
 
 
@@ -87,6 +92,9 @@ MAX_NODES = 400  #: nodes of the syntax tree
 MAX_EXPONENT = 64  #: largest |numeric exponent|
 MAX_DIGITS = 1000  #: largest number of decimal digits of a numeric power
 MAX_NAME = 32  #: characters of a name
+MAX_MAGNITUDE = 1e308  #: largest |value| of a numeric subexpression (float64 range)
+MAX_LITERAL_DIGITS = 308  #: decimal digits of an integer literal (10**308 is the float64 range)
+_MAX_INT_BITS = 1024  # 2**1024 > 1.8e308 >= every allowed literal
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -191,6 +199,12 @@ class _Builder:
         self.text = text
 
     def build(self, node: ast.AST) -> sp.Expr:
+        expr = self._build(node)
+        if expr.is_number:  # every numeric subexpression is finite and at most MAX_MAGNITUDE in size
+            _check_magnitude(self.text, node, expr)
+        return expr
+
+    def _build(self, node: ast.AST) -> sp.Expr:
         if isinstance(node, ast.Constant):
             return self.constant(node)
         if isinstance(node, ast.Name):
@@ -209,6 +223,10 @@ class _Builder:
         if isinstance(value, bool) or value is None or value is Ellipsis:
             raise _fail(self.text, "a boolean, None or Ellipsis constant", node)
         if isinstance(value, int):
+            if value.bit_length() > _MAX_INT_BITS:
+                digits = int(value.bit_length() * math.log10(2)) + 1
+                raise _fail(self.text, "an integer literal", node,
+                            f"with about {digits} digits, more than the {MAX_LITERAL_DIGITS} allowed")
             return sp.Integer(value)
         if isinstance(value, float):
             if not math.isfinite(value):
@@ -275,6 +293,77 @@ class _Builder:
         if len(node.args) != 1:
             raise _fail(self.text, f"a call with {len(node.args)} arguments", node, "not exactly one")
         return FUNCTIONS[fname](self.build(node.args[0]))
+
+
+def _check_magnitude(text: str, node: ast.AST, expr: sp.Expr) -> None:
+    """Refuse a numeric subexpression that is non-finite or larger than `MAX_MAGNITUDE` in size.
+
+    Its children were checked already (so their values are ≤ 1e308), and
+    ``evalf`` works with arbitrary exponents (mpmath), so ``exp(1e308)`` is
+    recognised as too large in constant time and ``exp(exp(...))`` is refused
+    at its innermost offending level.
+    """
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise _fail(text, "the number", node, "which is undefined or infinite (a division by zero?)")
+    try:
+        value = expr.evalf(20)
+        size = abs(value)
+        too_big = bool(size > MAX_MAGNITUDE) if size.is_extended_real else False
+        bad = value.has(sp.zoo, sp.nan, sp.oo, -sp.oo)
+    except (ArithmeticError, ValueError, TypeError, OverflowError):
+        raise _fail(text, "the number", node, "which cannot be evaluated to a finite value") from None
+    if bad:
+        raise _fail(text, "the number", node, "which is undefined or infinite (a division by zero?)")
+    if too_big:
+        raise _fail(text, "the number", node, f"which exceeds {MAX_MAGNITUDE:g} in size (beyond float64)")
+
+
+def expansion_terms(expr: sp.Expr, sizes: dict | None = None, *, cap: int = 10**30) -> int:
+    """An upper bound on the number of terms of ``sympy.expand(expr)``, without expanding.
+
+    *sizes* maps symbols to the number of terms they stand for (default 1),
+    e.g. the previous state after unrolling.  Sums add, products multiply,
+    a positive integer power of a base of n terms gives C(n + e − 1, e)
+    terms; function calls and other powers count as one term (their inner
+    expansion is bounded separately by the same rule).  Used to refuse an
+    expansion before starting it.  Counts saturate at *cap* (so repeated
+    unrolling never computes with astronomically large integers).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> h, x, w = sp.symbols("h x w")
+    >>> expansion_terms((h + x + w) ** 2), len(sp.expand((h + x + w) ** 2).args)
+    (6, 6)
+    >>> expansion_terms((h + x + w) ** 64, {h: 2145}) == 10**30   # unrolled once more: saturates at the cap
+    True
+    """
+    sizes = sizes or {}
+    memo: dict = {}
+
+    def count(e: sp.Expr) -> int:
+        if e in memo:
+            return memo[e]
+        if e.is_Symbol:
+            out = int(sizes.get(e, 1))
+        elif e.is_Add:
+            out = sum(count(a) for a in e.args)
+        elif e.is_Mul:
+            out = 1
+            for a in e.args:
+                out = min(out * count(a), cap)
+        elif e.is_Pow and e.exp.is_Integer and e.exp > 0:
+            n, k = count(e.base), int(e.exp)
+            out = math.comb(n + k - 1, k)
+        else:
+            for a in e.args:  # inside a function or a general power: its own expansion, one term outside
+                count(a)
+            out = 1
+        out = min(out, cap)
+        memo[e] = out
+        return out
+
+    return count(expr)
 
 
 def parse_expression(text: str) -> sp.Expr:

@@ -202,6 +202,16 @@ class Tree:
 
     text: str
     expr: sp.Expr
+    huge: bool = False  # some numeric subexpression exceeds 1e308 in size: the parser must refuse the text
+
+
+def _is_huge(expr, children) -> bool:
+    if any(c.huge for c in children):
+        return True
+    if expr is None or not expr.is_number or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return False
+    size = abs(expr.evalf(20))
+    return bool(size.is_extended_real and size > 1e308)
 
 
 NAMES = ("h", "x", "w", "u", "b", "alpha", "W2", "gain_1")
@@ -215,12 +225,13 @@ def _leaves():
     return st.one_of(names, ints, floats)
 
 
-def _node(text: str, build) -> Tree:
+def _node(text: str, build, *children) -> Tree:
     """A tree node; ``expr`` is None when SymPy's own arithmetic fails (1.0/0.0)."""
     try:
-        return Tree(text, build())
+        expr = build()
     except ArithmeticError:
         return Tree(text, None)
+    return Tree(text, expr, _is_huge(expr, children))
 
 
 def _extend(children):
@@ -228,15 +239,15 @@ def _extend(children):
 
     def binary(op):
         return st.tuples(children, children).map(
-            lambda ab: _node(f"({ab[0].text}) {op} ({ab[1].text})", lambda: BINARY[op](ab[0].expr, ab[1].expr))
+            lambda ab: _node(f"({ab[0].text}) {op} ({ab[1].text})", lambda: BINARY[op](ab[0].expr, ab[1].expr), *ab)
         )
 
     power = st.tuples(children, st.integers(min_value=-3, max_value=3)).map(
-        lambda pe: _node(f"({pe[0].text})**({pe[1]})", lambda: pe[0].expr ** sp.Integer(pe[1]))
+        lambda pe: _node(f"({pe[0].text})**({pe[1]})", lambda: pe[0].expr ** sp.Integer(pe[1]), pe[0])
     )
-    neg = children.map(lambda a: Tree(f"-({a.text})", -a.expr))
+    neg = children.map(lambda a: Tree(f"-({a.text})", -a.expr, a.huge))
     call = st.tuples(st.sampled_from(sorted(FUNCTIONS)), children).map(
-        lambda fa: _node(f"{fa[0]}({fa[1].text})", lambda: FUNCTIONS[fa[0]](fa[1].expr))
+        lambda fa: _node(f"{fa[0]}({fa[1].text})", lambda: FUNCTIONS[fa[0]](fa[1].expr), fa[1])
     )
     return st.one_of(*(binary(op) for op in BINARY), power, neg, call)
 
@@ -256,8 +267,13 @@ trees = st.recursive(_leaves(), _extend, max_leaves=6).filter(_well_defined)
 @settings(max_examples=150, deadline=None)
 @given(trees)
 def test_round_trip_of_random_whitelisted_trees(tree):
-    """Printing a random whitelisted tree in Python syntax and parsing it gives the directly built expression."""
-    assert parse_expression(tree.text) == tree.expr
+    """Printing a random whitelisted tree in Python syntax and parsing it gives the directly built expression
+    -- or, when a numeric subexpression exceeds the float64 range, a refusal that says so."""
+    if tree.huge:
+        with pytest.raises(InputValueError, match="exceeds 1e\\+308"):
+            parse_expression(tree.text)
+    else:
+        assert parse_expression(tree.text) == tree.expr
 
 
 @settings(max_examples=300, deadline=None)
