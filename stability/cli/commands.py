@@ -114,8 +114,14 @@ def report(args: argparse.Namespace) -> int:
 
     render_steps = int("html" in formats or "pdf" in formats) + int("pdf" in formats) + 1
     progress = _Progress(quiet=args.quiet, render_steps=render_steps)
+    from ..experiments.executors import make_executor, using_executor
+
+    if getattr(args, "workers", None) is not None and getattr(args, "scheduler", None) is not None:
+        raise UsageProblem("give --workers or --scheduler, not both.")
     try:
-        with bad_input(validating=False):
+        with bad_input(validating=False), make_executor(
+            workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None)
+        ) as executor, using_executor(executor):
             doc = build_study(recipe, quick=args.quick, seed=args.seed, progress=progress.study)
             written = save_report(doc, out, formats=formats, progress=progress.render)
     finally:

@@ -90,3 +90,20 @@ def test_a_lost_task_is_reported_never_missing():
         run_experiment(CFG, executor=_Dropping())
     with pytest.raises(InputTypeError, match="`executor`"):
         run_experiment(CFG, executor="localhost:8786")
+
+
+def test_report_flags_build_the_executor(tmp_path, capsys):
+    """`--workers N` makes a process pool for the study; --workers with --scheduler, or a bad N, exit 2 with one line."""
+    from stability.cli import main
+    from stability.experiments.executors import default_executor, make_executor, using_executor
+
+    with make_executor(workers=2) as ex, using_executor(ex):
+        assert isinstance(default_executor(), concurrent.futures.ProcessPoolExecutor)
+        res = run_experiment(CFG)
+        assert res.executor == "ProcessPoolExecutor"
+    assert default_executor() is None
+    code = main(["report", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--workers or --scheduler" in err and "\n" not in err
+    code = main(["report", "--workers", "0", "--out", str(tmp_path / "r")])
+    assert code == 2
