@@ -274,7 +274,8 @@ def test_sgd_table_is_sgd_comparison(quick_doc, ctx):
         g2 = ref.full.gradient_norm2
         for i in rows:
             pair = next(p for p in ref.pairs if p.truncated.tau == table.column("tau")[i]
-                        and p.randomized.name.replace("randomized", "random.") == table.column("strategy")[i])
+                        and p.randomized.name.replace("randomized (", "rand./").replace("ARTBP (", "ARTBP/").rstrip(")")
+                        == table.column("strategy")[i])
             assert table.column("relative_truncated_bias2")[i] == pytest.approx(pair.truncated.bias2 / g2, rel=1e-9)
             shown, se = table.column("relative_xi_variance")[i], table.column("relative_xi_variance_se")[i]
             assert shown / table.column("noise_ratio")[i] == pytest.approx(ref.data_variance / g2, rel=1e-9)

@@ -103,17 +103,20 @@ def compare(regime: "Regime", *, taus, pis, draws: int, rng, threshold_inputs=No
     import dataclasses
 
     from ... import gradients
-    from ...estimators import Full, Randomized, Truncated, compare_at_equal_cost, exact, expected_cost, monte_carlo
+    from ...estimators import Full, Randomized, Truncated, compare_at_equal_cost, exact_all, expected_cost, monte_carlo
 
     tape = gradients.forward(regime.problem)
     T = tape.T
-    window = tuple((tau, exact(tape, Truncated(tau))) for tau in taus)
-    chunked = tuple((tau, exact(tape, Truncated(tau, mode="chunked"))) for tau in taus if tau >= 1)
+    # every strategy from one tape: shared gradient, adjoints and tangents, the π values batched (exact_all)
+    chunk_taus = [tau for tau in taus if tau >= 1]
+    everything = exact_all(tape, [*(Truncated(tau) for tau in taus), *(Truncated(tau, mode="chunked") for tau in chunk_taus),
+                                  *(Randomized(pi) for pi in pis)])
+    window = tuple(zip(taus, everything[: len(taus)]))
+    chunked = tuple(zip(chunk_taus, everything[len(taus) : len(taus) + len(chunk_taus)]))
     randomized = []
-    for pi in pis:
-        strategy = Randomized(pi)
-        mc = monte_carlo(tape, strategy, draws, rng=rng, progress=False) if pi < 1 and draws >= 2 else None
-        randomized.append((pi, exact(tape, strategy), mc))
+    for pi, st in zip(pis, everything[len(taus) + len(chunk_taus) :]):
+        mc = monte_carlo(tape, Randomized(pi), draws, rng=rng, progress=False) if pi < 1 and draws >= 2 else None
+        randomized.append((pi, st, mc))
     matched = [tau for tau in taus if 2 <= tau < T]
     equal = None
     if matched and sgd_taus is None:
@@ -495,8 +498,7 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
         if vt is None:
             continue
         seen = (None, None) if m is None else m.bracket(vt)
-        thr_rows.append((name(r), vt.lambda1, vt.lambda1_stderr, vt.L2, vt.L2_stderr, vt.pi_star, vt.pi_star_low,
-                         vt.pi_star_high, vt.low, vt.high, seen[0], seen[1],
+        thr_rows.append((name(r), vt.lambda1, vt.L2, vt.L2_stderr, vt.pi_star, vt.low, vt.high, seen[0], seen[1],
                          None if m is None or math.isnan(m.below) else m.below,
                          None if m is None or math.isnan(m.above) else m.above))
     evidence: list[Any] = []
@@ -517,31 +519,29 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             Table(
                 columns=(
                     Column("problem", "Problem", kind="text"),
-                    Column("lambda1", "λ₁", unit="per step", sig=4),
-                    Column("lambda1_stderr", "s.e.", sig=2),
-                    Column("L2", "L(2)", unit="per step", sig=4),
+                    Column("lambda1", "λ₁", sig=3),
+                    Column("L2", "L(2)", sig=3),
                     Column("L2_stderr", "s.e.", sig=2),
-                    Column("pi_star", "π* = e^(L(2))", sig=3),
-                    Column("pi_star_low", "π* low", sig=3),
-                    Column("pi_star_high", "π* high", sig=3),
-                    Column("low", "Bracket low e^(2λ₁)", sig=3),
-                    Column("high", "Bracket high", sig=3),
-                    Column("seen_low", "At these T: low", sig=3),
-                    Column("seen_high", "high", sig=3),
-                    Column("measured_below", "Last π growing", sig=3),
-                    Column("measured_above", "First π not growing", sig=3),
+                    Column("pi_star", "π*", sig=3),
+                    Column("low", "Low", sig=3),
+                    Column("high", "High", sig=3),
+                    Column("seen_low", "Low at T", sig=3),
+                    Column("seen_high", "High at T", sig=3),
+                    Column("measured_below", "Grows up to π", sig=3),
+                    Column("measured_above", "Stops from π", sig=3),
                     Column("verdict", "Validation", kind="text"),
                 ),
                 rows=tuple(thr_rows),
                 caption=(
-                    "The variance threshold: λ₁ and L(2) with jackknife standard errors (t-interval over 16 groups), "
-                    "π* with its 95% interval, the bracket [e^(2(λ₁ − t·s.e.)), π* high] where a finite problem's "
-                    "threshold is predicted, the same bracket as the horizons see it (Ĝ carries the loss's 1/T, so "
-                    "growth like (ρ/π)^T shows in tr Cov(Ĝ) from T₁ to T₂ only for π < ρ·(T₁/T₂)^(2/(T₂−T₁))), and "
-                    "the measured switch: the exact variance (along fixed probe directions) grows at every step of "
-                    f"T = {', '.join(map(str, horizons))} up to 'last π growing' and not from 'first π not growing' "
-                    "(empty: no such π on the grid). Validation: supported when no π of the grid contradicts the "
-                    "bracket seen at these T and the grid has π on both sides of it (only below when it reaches π = 1)."
+                    "The variance threshold: λ₁ and L(2) per step (L(2) with its jackknife standard error over 16 "
+                    "groups), π* = e^(L(2)), the bracket [low, high] = [e^(2(λ₁ − t·s.e.)), upper end of π*'s 95% "
+                    "interval] where a finite problem's threshold is predicted, the same bracket as the horizons "
+                    "see it ('at T': Ĝ carries the loss's 1/T, so growth like (ρ/π)^T shows in tr Cov(Ĝ) from T₁ "
+                    "to T₂ only for π < ρ·(T₁/T₂)^(2/(T₂−T₁))), and the measured switch: the exact variance (along "
+                    f"fixed probe directions) grows at every step of T = {', '.join(map(str, horizons))} up to "
+                    "'grows up to π' and not from 'stops from π' (empty: no such π on the grid). Validation: "
+                    "supported when no π of the grid contradicts the bracket at these T and the grid has π on both "
+                    "sides of it (only below it when it reaches π = 1)."
                 ),
             )
         )
@@ -551,7 +551,8 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
         if r.sgd is None:
             continue
         for row in r.sgd.rows(N_show):
-            sgd_rows.append((name(r), row["tau"], row["strategy"].replace("randomized", "random."),
+            sgd_rows.append((name(r), row["tau"], row["strategy"].replace("randomized (", "rand./").replace(
+                                 "ARTBP (", "ARTBP/").rstrip(")"),
                              None if math.isnan(row["pi"]) else row["pi"], row["peak_states"],
                              row["relative_truncated_bias2"], row["relative_xi_variance"],
                              row["relative_xi_variance_se"], row["noise_ratio"], row["break_even"],
@@ -572,29 +573,31 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             Table(
                 columns=(
                     Column("problem", "Problem", kind="text"),
-                    Column("tau", "τ (chunked)", kind="int"),
-                    Column("strategy", "Unbiased (matched in)", kind="text"),
+                    Column("tau", "τ", kind="int"),
+                    Column("strategy", "Unbiased/matched", kind="text"),
                     Column("pi", "π", sig=3),
                     Column("peak_states", "Peak states", sig=3),
-                    Column("relative_truncated_bias2", "Rel. bias², truncated"),
-                    Column("relative_xi_variance", "Rel. ξ-variance"),
+                    Column("relative_truncated_bias2", "Rel. bias², trunc."),
+                    Column("relative_xi_variance", "Rel. ξ-var."),
                     Column("relative_xi_variance_se", "s.e.", sig=2),
-                    Column("noise_ratio", "ξ-var / data var"),
-                    Column("break_even", "Break-even N*"),
-                    Column("log10_ratio", f"log10 MSE ratio, N = {N_show}"),
+                    Column("noise_ratio", "ξ-var. / data var."),
+                    Column("break_even", "N*"),
+                    Column("log10_ratio", "log10 MSE ratio"),
                     Column("verdict", "Claim 3", kind="text"),
                 ),
                 rows=tuple(sgd_rows),
                 caption=(
                     f"Claim 3 in SGD terms (`stability.estimators.sgd_comparison`): a training set of {SGD_SEQUENCES} "
-                    "sequences of each problem, one sequence per update. Chunked truncation at τ (τ peak states) "
+                    "sequences of each problem, one sequence per update. Chunked truncation at τ (τ peak states; "
+                    "'trunc.') "
                     "against randomized truncation at the π of equal expected backward steps (compute) or equal "
                     "expected peak states (memory), and ARTBP (power-law pieces) of equal expected backward steps. "
                     "Relative quantities divide by ‖G‖²: the truncation's bias² and the unbiased strategy's "
                     f"ξ-variance (Hutchinson, {SGD_PROBES} probes per parameter, with its standard error); "
                     "ξ-var / data var compares it with the minibatch data-gradient variance of full BPTT "
                     f"({data_note}). Over N updates MSE_N = bias² + (ξ-variance + data variance)/N; the unbiased "
-                    f"strategy is better for N > N*. log10 MSE ratio = log10(MSE_N unbiased / MSE_N truncated) at "
+                    f"strategy (randomized 'rand.' or ARTBP, matched in compute or memory) is better for N > N*. "
+                    "log10 MSE ratio = log10(MSE_N unbiased / MSE_N truncated) at "
                     f"N = {N_show}; claim 3 ('not better') is supported when the unbiased strategy is at most 10% "
                     "better (ratio ≥ −0.046)."
                 ),
