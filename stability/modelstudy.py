@@ -569,29 +569,50 @@ def snapshot_record(model: LoadedModel, problems, *, tau: int, clip: float | Non
     from .findings import condition_of, t_interval
     from .spectra import lyapunov_spectrum
 
+    from .cells.base import Trace
+    from .problem import Problem
+
     t0 = time.perf_counter()
     W = len(problems)
     if W < 2:
         raise InputValueError(f"`problems` must hold at least 2 windows for an interval; got {W}.")
     T = problems[0].T
+    if any(p.T != T or p.batch != 1 for p in problems):
+        raise InputValueError("`problems` must be windows of one length T with batch 1.")
     tau = as_int("tau", tau, minimum=1)
     cell = model.cell
     names = _names(model)
-    tapes = [gradients.forward(p) for p in problems]
+    cell_names = [n for n in names if n in cell.param_names]
+    # all windows as one batch: one forward pass and one backward pass per truncation for all of them
     x = np.stack([p.inputs[:, 0] for p in problems], axis=1)
+    y = np.stack([p.targets[:, 0] for p in problems], axis=1)
+    tape = gradients.forward(Problem(cell, x, y, readout=model.readout, loss=problems[0].loss_name))
+    gradients._require_finite(tape, "monitor")
+    tr = tape.trace
+    subs = [Trace(states=tr.states[:, b : b + 1], inputs=tr.inputs[:, b : b + 1],
+                  cache={key: v[:, b : b + 1] for key, v in tr.cache.items()}) for b in range(W)]
+    h = cell.output(tr.states[1:])
+    go = tape.d_outputs * W  # each window's own loss is the mean over its T steps: undo the 1/W of the batch mean
+    readout = [{"V": go[:, b].T @ h[:, b], "c": go[:, b].sum(axis=0)} for b in range(W)]
+
+    def per_window(xi) -> list[np.ndarray]:
+        deltas, _ = cell.backward(tr, tape.g * W, xi)
+        out = []
+        for b in range(W):
+            g = cell.param_vjp(subs[b], slice(None), deltas[:, b : b + 1])
+            out.append(np.concatenate([np.ravel(g[n]) for n in cell_names] + [readout[b]["V"].ravel(), readout[b]["c"]]))
+        return out
+
     k = min(as_int("exponents", exponents, minimum=1), cell.state_size)
     spectrum = lyapunov_spectrum(cell, x, k=k, blocks=4, rng=rng)
     lam = t_interval(spectrum.blocks[..., 0].mean(axis=1), level=level)
-    fulls = [gradients.full(t) for t in tapes]
-    norms = np.array([_norm(g, names) for g in fulls])
+    fulls = per_window(None)
+    norms = np.array([float(np.linalg.norm(g)) for g in fulls])
 
     def chunk_bias(length: int) -> np.ndarray:
-        out = np.empty(W)
-        for w, tape in enumerate(tapes):
-            gt = gradients.truncated(tape, length, mode="chunked")
-            d = math.sqrt(sum(float(np.sum(np.abs(gt[n] - fulls[w][n]) ** 2)) for n in names))
-            out[w] = d / norms[w] if norms[w] > 0 else 0.0
-        return out
+        xi = gradients._chunk_xi(T, length, tape.g.real.dtype)
+        return np.array([float(np.linalg.norm(g - f)) / n if n > 0 else 0.0
+                         for g, f, n in zip(per_window(xi), fulls, norms)])
 
     used = t_interval(chunk_bias(tau), level=level) if tau < T else None
     recommended = None
@@ -605,7 +626,7 @@ def snapshot_record(model: LoadedModel, problems, *, tau: int, clip: float | Non
         "update": int(update),
         "windows": W,
         "length": T,
-        "loss": float(np.mean([t.loss for t in tapes])),
+        "loss": float(tape.loss),
         "lambda1": lam.estimate,
         "lambda1_low": lam.low,
         "lambda1_high": lam.high,

@@ -106,3 +106,27 @@ def test_windows_and_data_errors(tmp_path):
     np.savez(tmp_path / "bad.npz", inputs=np.zeros((30, 2, 3)), targets=np.zeros((29, 2, 3)))
     with pytest.raises(ShapeError, match=r"'targets' must have shape \(30, 2, 'q'\)"):
         load_data(tmp_path / "bad.npz")
+
+
+def test_snapshot_record_against_per_window_gradients():
+    """The batched per-window gradients of a record equal gradients.full/truncated on each window alone."""
+    from stability import Problem
+    from stability.cells import GRU
+    from stability.modelstudy import snapshot_record
+
+    cell = GRU.random(5, 3, gain=2.0, rng=3)
+    model = _model(cell, q=4)
+    rng = np.random.default_rng(4)
+    probs = [Problem(cell, rng.normal(size=(30, 3)), rng.integers(0, 4, 30), readout=model.readout, loss="ce")
+             for _ in range(3)]
+    rec = snapshot_record(model, probs, tau=6, clip=0.05, bias_target=0.05)
+    fulls = [gradients.full(p) for p in probs]
+    norms = np.array([g.norm() for g in fulls])
+    rel = [math.sqrt(sum(np.sum((gradients.truncated(p, 6, mode="chunked")[n] - g[n]) ** 2) for n in g)) / g.norm()
+           for p, g in zip(probs, fulls)]
+    assert rec["tau_relative_bias"] == pytest.approx(np.mean(rel), rel=1e-10)
+    assert rec["grad_norm_max"] == pytest.approx(norms.max(), rel=1e-10)
+    assert rec["grad_norm_median"] == pytest.approx(np.median(norms), rel=1e-10)
+    assert rec["clip_fraction"] == np.mean(norms > 0.05)
+    assert rec["loss"] == pytest.approx(np.mean([gradients.loss(p) for p in probs]), rel=1e-12)
+    assert rec["tau_relative_bias"] > 0
