@@ -1,0 +1,99 @@
+"""`.ci/mutation`'s bookkeeping: parsing mutmut's results, the equivalents list and the score.
+
+The score must reject the wrong answers: a "no tests" mutant is not killed, an
+equivalent entry counts only when that mutant survived, and a stale entry is
+reported instead of silently raising the score.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load():
+    loader = importlib.machinery.SourceFileLoader("ci_mutation", str(ROOT / ".ci" / "mutation"))
+    spec = importlib.util.spec_from_loader("ci_mutation", loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ci_mutation"] = module  # dataclasses look the module up while the class is built
+    loader.exec_module(module)
+    return module
+
+
+mutation = _load()
+
+RESULTS = """\
+    stability.gradients.x_tbptt__mutmut_1: killed
+    stability.gradients.x_tbptt__mutmut_2: survived
+    stability.gradients.xǁGradientǁ__repr____mutmut_1: no tests
+    stability.gradients.x_full__mutmut_3: timeout
+    stability.estimators.results.xǁStatisticsǁrelative_bias__mutmut_1: killed
+    stability.estimators.results.x__relative__mutmut_4: survived
+"""
+
+EQUIVALENT = """\
+# Equivalent mutants
+
+- `stability.gradients.x_tbptt__mutmut_2` — a reason.
+- `stability.estimators.results.x__relative__mutmut_9` — stale: this one was killed or no longer exists.
+Prose mentioning `stability.gradients.x_full__mutmut_3` outside a list item is not an entry.
+"""
+
+
+def test_module_of_maps_mutant_names_to_files():
+    assert mutation.module_of("stability.gradients.x_tbptt__mutmut_57") == "stability/gradients.py"
+    assert mutation.module_of("stability.gradients.xǁGradientǁ__repr____mutmut_1") == "stability/gradients.py"
+    assert mutation.module_of("stability.estimators.exact.x__beta__mutmut_2") == "stability/estimators/exact.py"
+    assert mutation.module_of("stability.experiments.stats.x_f__mutmut_1") == "stability/experiments/stats.py"
+
+
+def test_parse_results_and_equivalents():
+    results = mutation.parse_results(RESULTS)
+    assert len(results) == 6
+    assert results["stability.gradients.xǁGradientǁ__repr____mutmut_1"] == "no tests"
+    listed = mutation.listed_equivalents(EQUIVALENT)
+    assert listed == {"stability.gradients.x_tbptt__mutmut_2", "stability.estimators.results.x__relative__mutmut_9"}
+
+
+def test_score_counts_no_tests_as_surviving_and_only_real_survivors_as_equivalent():
+    results = mutation.parse_results(RESULTS)
+    listed = mutation.listed_equivalents(EQUIVALENT)
+    modules = ["stability/gradients.py", "stability/estimators/results.py"]
+    table, survivors, stale = mutation.score(results, listed, modules)
+    g = table["stability/gradients.py"]
+    # 4 mutants, 1 equivalent: (1 killed + 1 timeout) / 3; the "no tests" mutant is not killed
+    assert (g["mutants"], g["killed"], g["timeout"], g["equivalent"], g["not_killed"]) == (4, 1, 1, 1, 1)
+    assert g["score"] == pytest.approx(2 / 3)
+    r = table["stability/estimators/results.py"]
+    assert r["score"] == pytest.approx(1 / 2) and r["equivalent"] == 0
+    assert survivors == ["stability.estimators.results.x__relative__mutmut_4",
+                         "stability.gradients.xǁGradientǁ__repr____mutmut_1"]
+    assert stale == ["stability.estimators.results.x__relative__mutmut_9"]
+    # without the list, the survivor counts against the score
+    table2, _, _ = mutation.score(results, set(), modules)
+    assert table2["stability/gradients.py"]["score"] == pytest.approx(2 / 4)
+
+
+def test_the_checked_in_equivalents_are_well_formed():
+    """Every entry of tests/mutation/equivalent.md names a mutant of a module the script mutates and gives a reason."""
+    text = (ROOT / "tests" / "mutation" / "equivalent.md").read_text(encoding="utf-8")
+    modules = {m for g in mutation.GROUPS.values() for m in g.modules}
+    entries = [line for line in text.splitlines() if line.lstrip().startswith("- `")]
+    assert all(line.strip() for line in entries)  # (an empty list is allowed: nothing equivalent yet)
+    for line in entries:
+        names = list(mutation.LISTED.finditer(line))
+        assert len(names) == 1, line
+        assert mutation.module_of(names[0]["name"]) in modules, line
+        reason = line[names[0].end():].strip(" —-:")
+        assert len(reason) >= 15, f"no reason given: {line}"
+
+
+def test_unknown_group_is_a_usage_error(capsys):
+    assert mutation.main(["no-such-group"]) == 2
+    assert "unknown group" in capsys.readouterr().err
