@@ -220,15 +220,18 @@ def clipping(vectors: np.ndarray, thetas: np.ndarray, *, level: float = 0.95, rn
 
     counts = np.zeros((resamples, W))
     np.add.at(counts, (np.repeat(np.arange(resamples), W), idx.ravel()), 1.0)
-    boot_mean = counts @ V / W
+    gram = V @ V.T  # every norm below is ‖aᵀV‖ = sqrt(a G aᵀ) for weights a over the W windows: O(R W²) memory
 
-    def rel_bias(weights: np.ndarray, mean: np.ndarray, theta: float) -> np.ndarray:
-        # weights: (R, W) resampling counts; mean: (R, p) the resampled mean gradients
+    def weighted_norm(weights: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.maximum(np.einsum("rw,wv,rv->r", weights, gram, weights), 0.0))
+
+    def rel_bias(weights: np.ndarray, theta: float) -> np.ndarray:
+        # weights: (R, W) resampling counts; relative bias ‖mean clip(G) − mean G‖ / ‖mean G‖ per resample
         scale = np.minimum(1.0, theta / np.maximum(norms, np.finfo(float).tiny))
-        shift = weights @ (V * (scale - 1.0)[:, None]) / W  # mean clip(G) − mean G, exactly 0 when nothing clips
-        den = np.linalg.norm(mean, axis=-1)
+        shift = weighted_norm(weights * (scale - 1.0)[None, :] / W)  # exactly 0 when nothing clips
+        den = weighted_norm(weights / W)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.linalg.norm(shift, axis=-1) / np.where(den > 0, den, np.nan)
+            return shift / np.where(den > 0, den, np.nan)
 
     frac, flo, fhi, rb, blo, bhi = ([] for _ in range(6))
     a = 1 - level
@@ -237,8 +240,8 @@ def clipping(vectors: np.ndarray, thetas: np.ndarray, *, level: float = 0.95, rn
         frac.append(x / W)
         flo.append(0.0 if x == 0 else float(betaincinv(x, W - x + 1, a / 2)))
         fhi.append(1.0 if x == W else float(betaincinv(x + 1, W - x, 1 - a / 2)))
-        rb.append(float(rel_bias(np.ones((1, W)), V.mean(axis=0)[None], theta)[0]))
-        boot = rel_bias(counts, boot_mean, theta)
+        rb.append(float(rel_bias(np.ones((1, W)), theta)[0]))
+        boot = rel_bias(counts, theta)
         boot = boot[np.isfinite(boot)]
         lo, hi = np.quantile(boot, [a / 2, 1 - a / 2]) if boot.size else (math.nan, math.nan)
         blo.append(float(lo))
