@@ -97,6 +97,47 @@ def _beta_rows(cell, trace, rows: np.ndarray, layout) -> np.ndarray:
     return out
 
 
+def _unit_beta(cell, trace, layout, start: int, stop: int) -> np.ndarray:
+    """β for the unit directions start..stop−1 of an Elman cell, (R, T, B, d), without GEMMs.
+
+    Unit direction (W, i, k) gives ``β_t = dact_t[i] s_{t-1}[k] e_i`` (U: x_t[k]; b: 1):
+    one non-zero entry per step and sequence.
+    """
+    names, shapes, sizes = layout
+    T = trace.states.shape[0] - 1
+    B, d = trace.states.shape[1], cell.state_size
+    dact = trace.cache["dact"]
+    out = np.zeros((stop - start, T, B, d), dtype=np.result_type(cell.dtype, trace.states))
+    offset = 0
+    for name, shape, size, src in zip(names, shapes, sizes, (trace.states[:-1], trace.inputs, None)):
+        lo, hi = max(start, offset), min(stop, offset + size)
+        if lo < hi:
+            r = np.arange(lo, hi)
+            local = r - offset
+            if src is None:  # bias: β = dact_t[i] e_i
+                ii = local
+                vals = dact[:, :, ii]
+            else:
+                ii, kk = np.divmod(local, shape[1])
+                vals = dact[:, :, ii] * src[:, :, kk]
+            out[r - start, :, :, ii] = vals.transpose(2, 0, 1)
+        offset += size
+    return out
+
+
+def _beta_block(cell, trace, U, start: int, stop: int, layout) -> np.ndarray:
+    """β for rows start..stop−1 of the direction set U (an array or `_Identity`)."""
+    if isinstance(U, _Identity) and _structured(cell):
+        unit_stop = min(stop, U.p)
+        parts = []
+        if start < unit_stop:
+            parts.append(_unit_beta(cell, trace, layout, start, unit_stop))
+        if stop > U.p:
+            parts.append(_beta_rows(cell, trace, U.extra[max(start, U.p) - U.p : stop - U.p], layout))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return _beta_rows(cell, trace, U[start:stop], layout)
+
+
 def _jacobians(cell, trace, b: int | None):
     """``j -> c_{j+1}`` as a (D, D) array: sequence b alone, or the whole batch block-diagonal (shared ξ)."""
     def jac(j: int) -> np.ndarray:
@@ -122,8 +163,9 @@ def _variance_along(tape: Tape, strategy: Strategy, U: np.ndarray, shared: "_Sha
     chunk = max(1, _DIRECTION_CHUNK // max(1, T * B * d))
     out = np.zeros(R)
     for start in range(0, R, chunk):
-        rows = U[start : start + chunk]
-        beta = _beta_rows(cell, trace, rows, shared.layout)
+        stop = min(R, start + chunk)
+        beta = _beta_block(cell, trace, U, start, stop, shared.layout)
+        rows = beta  # only its length is used below
         if strategy.per_sequence and B > 1:
             for b in range(B):
                 out[start : start + len(rows)] += _moments.directional_variance(
@@ -151,9 +193,9 @@ def _variance_along_many(tape: Tape, strategies, U: np.ndarray, shared: "_Shared
     chunk = max(1, _DIRECTION_CHUNK // max(1, T * B * d))
     out = np.zeros((len(strategies), R))
     for start in range(0, R, chunk):
-        rows = U[start : start + chunk]
-        stop = start + len(rows)
-        beta = _beta_rows(cell, trace, rows, shared.layout)
+        stop = min(R, start + chunk)
+        beta = _beta_block(cell, trace, U, start, stop, shared.layout)
+        rows = beta
         if per_sequence and B > 1:
             for b in range(B):
                 out[:, start:stop] += _moments.independent_variance(

@@ -440,7 +440,7 @@ def measured_threshold(
     >>> m.grows.tolist()
     [True, False]
     """
-    from ..estimators import Randomized, exact
+    from ..estimators import Randomized, exact_all
 
     items = list(problems.values()) if isinstance(problems, Mapping) else list(problems)
     if len(items) < 2:
@@ -454,9 +454,11 @@ def measured_threshold(
     if trace not in ("exact", "hutchinson"):
         raise InputValueError(f"`trace` must be 'exact' or 'hutchinson'; got {describe(trace)}.")
     seed = as_int("rng", rng, minimum=0)
+    # one exact_all per problem: shared adjoints and tangents, the π grid batched (same probes as exact with this seed)
     V = np.array(
-        [[exact(p, Randomized(float(pi)), trace=trace, probes=probes, rng=seed).variance for p in items] for pi in grid]
-    )
+        [[s.variance for s in exact_all(p, [Randomized(float(pi)) for pi in grid], trace=trace, probes=probes,
+                                        rng=seed)] for p in items]
+    ).T
     if not np.all(np.isfinite(V)):
         raise NonFiniteError(
             f"the exact variance overflows for some π in {grid.tolist()} at T = {Ts}; use larger π or shorter T."

@@ -95,3 +95,21 @@ def test_exact_all_validates_its_arguments():
     with pytest.raises(InputTypeError, match="`strategies`"):
         exact_all(problem, Randomized(0.5))
     assert exact_all(problem, []) == ()
+
+
+def test_unit_direction_tangents_equal_param_jvp():
+    """β of the unit directions (built entry by entry), in blocks straddling W/U/b and the extra rows, equals param_jvp."""
+    from stability.estimators.exact import _beta_block, _Identity
+
+    problem = make_problem("tanh", T=5, batch=2, n=3, m=2, seed=7)
+    tape = gradients.forward(problem)
+    cell = problem.cell
+    layout = _cell_layout(cell)
+    p = sum(layout[2])
+    extra = np.random.default_rng(1).normal(size=(2, p))
+    U = _Identity(p, extra)
+    dense = np.concatenate((np.eye(p), extra))
+    ref = _beta(cell, tape.trace, [_tangent(*layout, r) for r in dense], 5)
+    for start, stop in ((0, p + 2), (7, 13), (p - 1, p + 1), (p, p + 2)):
+        got = _beta_block(cell, tape.trace, U, start, stop, layout)
+        np.testing.assert_allclose(got, ref[start:stop], rtol=1e-14, atol=1e-16)
