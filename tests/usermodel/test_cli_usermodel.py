@@ -117,3 +117,12 @@ def test_help_documents_files_and_keys(capsys):
     out = " ".join(capsys.readouterr().out.split())
     for phrase in ("weights_only=True", "weight_ih_l{k}", "summed (b = bias_ih + bias_hh)", ".safetensors", ".npz"):
         assert phrase in out
+
+
+def test_memory_budget_is_a_clear_refusal(capsys, files, tmp_path):
+    """Over --max-memory the study is refused before it computes: exit 2, one line naming the study and budget."""
+    _one_line_error(capsys, ["report", "--model", str(files / "model.pt"), "--data", str(files / "text.txt"),
+                             "--quick", "--out", str(tmp_path / "o"), "--max-memory", "64K", "--quiet"],
+                    "needs an estimated")
+    _one_line_error(capsys, ["spectrum", "--model", str(files / "model.pt"), "--data", str(files / "text.txt"),
+                             "--max-memory", "1K"], "needs an estimated")
