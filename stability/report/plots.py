@@ -187,17 +187,43 @@ def spectrum_figure(results: list):
 
 
 def lag_figure(results: list):
-    """Figure: per-lag norms of the exact gradient of each problem with the predicted slope (legend outside)."""
+    """Figure: typical per-lag norms of the exact gradient of each problem with the slope λ₁ predicts.
+
+    One panel when all series fit in `stability.plot.MAX_DECADES` decades; one
+    panel per problem otherwise (an exploding and a vanishing series on one
+    axis would push either off it).
+    """
 
     def make():
+        import math
+
         from .. import plot
         from .style import new_figure
 
-        fig = new_figure(height=3.4)
-        ax = fig.add_subplot()
-        for i, r in enumerate(results):
-            if r.agreement is not None:
-                plot.lag_profile(r.agreement, ax=ax, label=r.regime.label, index=i)
+        shown = [r for r in results if r.agreement is not None]
+        norms = np.concatenate([np.asarray(r.agreement.norms, dtype=float) for r in shown]) if shown else np.ones(1)
+        norms = norms[np.isfinite(norms) & (norms > 0)]
+        span = math.log10(norms.max() / norms.min()) if norms.size else 0.0
+        if span <= plot.MAX_DECADES or len(shown) < 2:
+            fig = new_figure(height=3.4)
+            ax = fig.add_subplot()
+            for i, r in enumerate(results):
+                if r.agreement is not None:
+                    plot.lag_profile(r.agreement, r.prediction, ax=ax, label=r.regime.label, index=i)
+            return fig
+        from matplotlib.lines import Line2D
+
+        fig, axes = panels(len(shown), height=2.9, extra=0.5)
+        for i, (ax, r) in enumerate(zip(axes, shown)):
+            index = next(j for j, x in enumerate(results) if x is r)
+            plot.lag_profile(r.agreement, r.prediction, ax=ax, index=index, legend=None)
+            _panel_title(ax, f"{r.regime.label}\n$\\lambda_1$ = {r.prediction.lambda1:.3g}/step")
+            if i % 3:
+                ax.set_ylabel("")
+        handles = [Line2D([], [], color="black", marker="o", linestyle="none", markersize=3.5),
+                   Line2D([], [], color="black", linestyle="--", linewidth=1.2)]
+        fig.legend(handles, ["measured (typical lag-k term)", "slope predicted by $\\lambda_1$"],
+                   loc="outside lower center", ncols=2, fontsize=7.5)
         return fig
 
     return make

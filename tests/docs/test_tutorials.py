@@ -53,8 +53,16 @@ def test_the_four_tutorials_exist_in_percent_format():
         assert "format_name: percent" in text and text.count("# %%") >= 8
 
 
-def test_bptt_by_hand(tmp_path):
-    nb = build_tutorials.execute(SOURCES["01_bptt_by_hand"], cwd=tmp_path)
+def _run(name: str, cwd, cache):
+    """Execute one tutorial and keep its Markdown in the session's docs cache (the site test reuses it)."""
+    source = SOURCES[name]
+    nb = build_tutorials.execute(source, cwd=cwd)
+    build_tutorials.to_markdown(nb, name, cache / "tutorials", source_stamp=build_tutorials.stamp(source))
+    return nb
+
+
+def test_bptt_by_hand(tmp_path, docs_cache):
+    nb = _run("01_bptt_by_hand", tmp_path, docs_cache)
     out = _outputs(nb)
     assert "induction proof: True" in out and "E[z_t] = dh_t/dw_h proven: True" in out
     closed = float(out.split("closed form (7): ")[1].split()[0])
@@ -63,16 +71,16 @@ def test_bptt_by_hand(tmp_path):
 
 
 @pytest.mark.slow
-def test_will_my_gradients_explode(tmp_path):
+def test_will_my_gradients_explode(tmp_path, docs_cache):
     pytest.importorskip("torch")
-    nb = build_tutorials.execute(SOURCES["02_will_my_gradients_explode"], cwd=tmp_path)
+    nb = _run("02_will_my_gradients_explode", tmp_path, docs_cache)
     out = _outputs(nb)
     assert "regime: VANISHING" in out and "relative difference of ∂L/∂W_hh from torch autograd" in out
     assert _images(nb) >= 5  # lag profiles, spectrum, products, trained model
 
 
-def test_what_does_truncation_cost(tmp_path):
-    nb = build_tutorials.execute(SOURCES["03_what_does_truncation_cost"], cwd=tmp_path)
+def test_what_does_truncation_cost(tmp_path, docs_cache):
+    nb = _run("03_what_does_truncation_cost", tmp_path, docs_cache)
     out = _outputs(nb)
     assert "(direct)  vs" in out and "π* = e^(L(2))" in out
     direct, exact = out.split(" (direct)  vs  ")
@@ -83,8 +91,8 @@ def test_what_does_truncation_cost(tmp_path):
     assert _images(nb) == 3
 
 
-def test_scripted_analyses(tmp_path):
-    nb = build_tutorials.execute(SOURCES["04_scripted_analyses"], cwd=tmp_path)
+def test_scripted_analyses(tmp_path, docs_cache):
+    nb = _run("04_scripted_analyses", tmp_path, docs_cache)
     out = _outputs(nb)
     assert "identical: True" in out and "['report.json']" in out and "`model.hidden`" in out
 

@@ -1,4 +1,9 @@
-"""The documentation site builds with ``mkdocs build --strict`` from the repository root, offline."""
+"""The documentation site builds with ``mkdocs build --strict`` from the repository root, offline.
+
+Runs after test_tutorials.py (file order) and reuses the tutorials it executed
+(the session's docs cache); tutorials not executed there are executed by the
+build itself.
+"""
 
 from __future__ import annotations
 
@@ -17,20 +22,20 @@ pytest.importorskip("mkdocstrings")
 pytest.importorskip("material")
 
 
-def _build(tmp_path: Path, **env) -> subprocess.CompletedProcess:
+def _build(tmp_path: Path, cache: Path, *, config: Path | None = None, **env) -> subprocess.CompletedProcess:
     full = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "NO_MKDOCS_2_WARNING": "1",
-            "STABILITY_DOCS_CACHE": str(tmp_path / "cache"), **env}
+            "STABILITY_DOCS_CACHE": str(cache), **env}
     # no network: any attempt to reach a proxy or a host fails fast
     full.update({"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""})
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
-        cwd=ROOT, env=full, capture_output=True, text=True, timeout=1200,
-    )
+    args = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")]
+    if config is not None:
+        args += ["-f", str(config)]
+    return subprocess.run(args, cwd=ROOT, env=full, capture_output=True, text=True, timeout=1200)
 
 
 @pytest.mark.slow
-def test_site_builds_strictly_with_executed_tutorials(tmp_path):
-    run = _build(tmp_path)
+def test_site_builds_strictly_with_executed_tutorials(tmp_path, docs_cache):
+    run = _build(tmp_path, docs_cache)
     assert run.returncode == 0, run.stderr[-4000:]
     site = tmp_path / "site"
     for page in ("index.html", "getting-started/index.html", "cli/index.html", "recipes/index.html",
@@ -45,16 +50,23 @@ def test_site_builds_strictly_with_executed_tutorials(tmp_path):
 
 @pytest.mark.slow
 def test_structural_build_fails_on_a_broken_link(tmp_path):
-    """--strict is not decorative: a page linking to a missing page fails the build."""
-    ok = _build(tmp_path, STABILITY_DOCS_EXECUTE="0")
-    assert ok.returncode == 0, ok.stderr[-4000:]
-    page = ROOT / "docs" / "zz_broken_link_probe.md"
-    page.write_text("# probe\n\n[missing](no-such-page.md)\n", encoding="utf-8")
-    try:
-        bad = _build(tmp_path, STABILITY_DOCS_EXECUTE="0")
-    finally:
-        page.unlink()
-    assert bad.returncode != 0 and "no-such-page.md" in bad.stderr
+    """--strict is not decorative: a page linking to a missing page fails the build.
+
+    Built from a copy of docs/ (the working tree is never touched), tutorials not executed.
+    """
+    import shutil
+
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "docs", docs, ignore=shutil.ignore_patterns("_generated", "__pycache__"))
+    (docs / "zz_broken_link_probe.md").write_text("# probe\n\n[missing](no-such-page.md)\n", encoding="utf-8")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    for old, new in (("docs_dir: docs", f"docs_dir: {docs}"), ("  - docs/hooks.py", f"  - {ROOT / 'docs' / 'hooks.py'}"),
+                     ("paths: [.]", f"paths: [{ROOT}]")):
+        assert old in config
+        config = config.replace(old, new)
+    (tmp_path / "mkdocs.yml").write_text(config, encoding="utf-8")
+    bad = _build(tmp_path, tmp_path / "cache", config=tmp_path / "mkdocs.yml", STABILITY_DOCS_EXECUTE="0")
+    assert bad.returncode != 0 and "no-such-page.md" in bad.stderr, bad.stderr[-3000:]
 
 
 def test_cli_reference_is_the_parser():

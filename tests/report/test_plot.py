@@ -196,3 +196,28 @@ def test_user_axes_is_created_when_none_and_figures_render_to_svg(problem):
 
     plt.close(ax.figure)
     assert "<svg" in figure_to_svg(lambda: plot.spectrum(spectra.predict(problem), ax=new_figure().add_subplot()).figure)
+
+
+def _fake_regime(label, rate, K=60):
+    k = np.arange(K, dtype=float)
+    agreement = SimpleNamespace(lags=k, norms=np.exp(rate * k), fit_lags=(3, K - 1), mean_rate=rate, variance_rate=0.0)
+    prediction = SimpleNamespace(lambda1=rate, regime="x")
+    return SimpleNamespace(agreement=agreement, prediction=prediction, regime=SimpleNamespace(label=label))
+
+
+def test_report_lag_figure_splits_panels_beyond_max_decades():
+    from stability.report.plots import lag_figure
+    from stability.report.style import figure_style
+
+    near = [_fake_regime("a", -0.1), _fake_regime("b", 0.05)]  # span ≈ 4 decades: one axes
+    far = [_fake_regime("a", -0.5), _fake_regime("b", 0.5)]  # span ≈ 26 decades: one panel each
+    with figure_style():
+        one = lag_figure(near)()
+        two = lag_figure(far)()
+    assert len([a for a in one.axes if a.get_visible()]) == 1
+    panels = [a for a in two.axes if a.get_visible()]
+    assert len(panels) == 2
+    for ax, rate in zip(panels, (-0.5, 0.5)):
+        lo, hi = ax.get_ylim()
+        assert math.log10(hi / lo) <= plot.MAX_DECADES * 1.1
+        assert f"{rate:.3g}/step" in ax.get_title()

@@ -135,18 +135,9 @@ def _spectrum_figure(results: list[RegimeSpectra]):
 def _lag_figure(results: list[RegimeSpectra]):
     """Typical per-term norms (geometric mean over the data draws) with the slope λ₁ drawn over them."""
 
-    def make():
-        from ... import plot
-        from ..style import new_figure
+    from ..plots import lag_figure
 
-        fig = new_figure(height=3.4)
-        ax = fig.add_subplot()
-        for i, r in enumerate(results):
-            if r.agreement is not None:
-                plot.lag_profile(r.agreement, r.prediction, ax=ax, label=r.regime.label, index=i)
-        return fig
-
-    return make
+    return lag_figure(results)
 
 
 def _sensitivity_figure(results: list[RegimeSpectra]):
