@@ -24,7 +24,8 @@ from stability.experiments import (
 from stability.experiments import engine
 
 TINY = TrainingConfig(hidden=12, batch=4, seq_len=20, tau=5, taus=(3, 5), steps=8, eval_every=4, heldout_chars=400,
-                      max_chars=6000, seeds=(0, 1), dtype="float64", variance_windows=2, variance_draws=2)
+                      max_chars=6000, seeds=(0, 1), dtype="float64", variance_windows=2, variance_draws=2,
+                      lr_decay=0.5)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 from stability import gradients
 from stability.errors import InputValueError
 from stability.experiments import (
+    ALL_KINDS,
     CharData,
     EvalRecord,
     ExperimentResult,
@@ -25,7 +26,8 @@ from stability.experiments.train import _paired
 
 # a small slice of the corpus: 12 000 characters, n = 16, 40 updates
 SMALL = TrainingConfig(hidden=16, batch=8, seq_len=16, tau=4, taus=(4,), steps=40, eval_every=40, heldout_chars=1000,
-                       max_chars=12_000, seeds=(0,), dtype="float64", variance_windows=2, variance_draws=2)
+                       max_chars=12_000, seeds=(0,), dtype="float64", variance_windows=2, variance_draws=2,
+                       lr=0.01, strategies=ALL_KINDS)
 
 
 @pytest.fixture(scope="module")
