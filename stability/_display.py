@@ -39,6 +39,7 @@ __all__ = [
     "statistics_html",
     "sweep_html",
     "equal_cost_html",
+    "randomized_gradient_html",
     "CELL_FORMULAS",
 ]
 
@@ -265,3 +266,17 @@ def equal_cost_html(c) -> str:
         rows,
         note=c.sentence(),
     )
+
+
+def randomized_gradient_html(r) -> str:
+    """`gradients.RandomizedGradient`: the estimate (as `gradient_html`) and its ξ draw (kept steps, pieces)."""
+    xi = np.asarray(r.xi)
+    rows = [
+        ("steps T", fmt(xi.shape[0])),
+        ("ξ_t ≠ 0 (kept links, t ≥ 2)", f"{int(np.count_nonzero(xi[1:]))} of {xi[1:].size}"),
+        ("keep probability π_t", f"{fmt(float(np.min(r.keep)))} … {fmt(float(np.max(r.keep)))}"),
+    ]
+    if xi.ndim == 1:
+        pieces = r.pieces()
+        rows.append(("pieces (cut where ξ_t = 0)", f"{len(pieces)}; longest {max(b - a + 1 for a, b in pieces)} steps"))
+    return f"<div>{table('Randomized-truncation estimate (one ξ draw)', rows)}{gradient_html(r.gradient)}</div>"

@@ -198,6 +198,11 @@ class RandomizedGradient:
         stops = [s - 1 for s in starts[1:]] + [T]
         return list(zip(starts, stops))
 
+    def _repr_html_(self) -> str:
+        from ._display import randomized_gradient_html
+
+        return randomized_gradient_html(self)
+
 
 # --------------------------------------------------------------------------- forward
 _OVERFLOW_HINT = ("the true gradient is beyond float64 -- the products of step Jacobians explode "

@@ -229,3 +229,14 @@ def test_variance_threshold_display_is_its_summary():
     cell = TanhRNN.random(6, 2, gain=1.0, rng=0)
     vt = spectra.variance_threshold(cell, np.random.default_rng(1).normal(size=(600, 2)), rng=2)
     assert summary_lines(parse(vt._repr_html_())[0]) == as_summary(vt.summary())
+
+
+def test_randomized_gradient_display_counts_the_draw(problem):
+    p = Problem.random(TanhRNN.random(4, 2, gain=0.8, rng=0), T=40, rng=1)
+    r = gradients.randomized(p, 0.7, rng=5)
+    tables = parse(r._repr_html_())
+    rows = dict(tables[0]["rows"])
+    kept = int(np.count_nonzero(np.asarray(r.xi)[1:]))
+    assert rows["ξ_t ≠ 0 (kept links, t ≥ 2)"] == f"{kept} of 39"
+    assert rows["pieces (cut where ξ_t = 0)"].startswith(f"{39 - kept + 1};")  # pieces = cuts + 1
+    np.testing.assert_allclose(float(tables[1]["note"].split()[2]), np.linalg.norm(r.gradient.vector()), rtol=1e-5)
