@@ -190,27 +190,13 @@ def _check_spectrum_sizes(args: argparse.Namespace, steps: int) -> None:
 
 
 def load_weights(path: str) -> dict[str, Any]:
-    """Arrays of an ``.npz`` file, loaded with ``allow_pickle=False`` (object arrays are refused)."""
-    import numpy as np
-
+    """Float arrays of an ``.npz`` file: each member's header checked before inflating (`stability._files`)."""
     with bad_input(validating=True):
         if not str(path).endswith(".npz"):
             raise UsageProblem(f"--weights must be an .npz file (numpy.savez); got {path!r}.")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-        except ValueError as exc:  # pickled object arrays, or not an npz archive
-            raise UsageProblem(f"--weights {path!r} cannot be loaded without pickle: {exc}") from None
-        except Exception as exc:  # zipfile.BadZipFile and friends: a damaged file
-            if isinstance(exc, OSError):
-                raise
-            raise UsageProblem(f"--weights {path!r} is not a readable .npz archive ({type(exc).__name__}: {exc}).") from None
-    if not arrays:
-        raise UsageProblem(f"--weights {path!r} holds no arrays.")
-    for name, arr in arrays.items():
-        if arr.dtype.kind not in "fiu":
-            raise UsageProblem(f"--weights array {name!r} must be numeric; got dtype {arr.dtype}.")
-    return arrays
+        from .._files import load_npz
+
+        return load_npz(path, name="--weights")
 
 
 def spectrum(args: argparse.Namespace) -> int:
