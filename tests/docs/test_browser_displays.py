@@ -6,7 +6,6 @@ import html
 import os
 import shutil
 
-import numpy as np
 import pytest
 
 from stability import Problem, estimators, gradients, spectra
