@@ -38,6 +38,18 @@ def test_constant_jacobian_gives_twice_log_spectral_radius():
     assert vt.L2_stderr < 1e-12 and vt.diffusion < 1e-20
 
 
+def test_linear_cell_driven_by_inputs():
+    """A LinearCell: every Jacobian is W, so L(2) = 2 ln ρ(W) exactly whatever the inputs (cell + data path)."""
+    from stability.cells import LinearCell
+
+    cell = LinearCell.random(3, 2, gain=0.8, rng=0)
+    W = cell.params["W"]
+    rho = float(np.max(np.abs(np.linalg.eigvals(W))))
+    vt = variance_threshold(cell, np.random.default_rng(1).normal(size=(3000, 2)), warmup=300)
+    assert vt.L2 == pytest.approx(2 * math.log(rho), abs=1e-6)
+    assert vt.pi_star == pytest.approx(rho**2, rel=1e-6)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_iid_scalar_rotations_match_closed_form_and_reject_the_bounds(seed):
     """E‖P_k v‖² = (E a²)^k: L(2) = ln((a1² + a2²)/2) = ln 1.25, strictly between 2λ₁ and 2λ₁ + 2D."""
