@@ -118,16 +118,21 @@ def directional_variance(
         for j in range(T - 1, 0, -1):
             kap, nxt = _classes(kind, keep, j)
             n = len(kap)
+            # the classes b⁺ are one contiguous run of ages: slices (views), and every product
+            # with c_t one GEMM over all classes
+            src = slice(int(nxt[0]), int(nxt[0]) + n)
             J = cell.jacobian(trace, j)  # (B, d, d): c_t with t = j + 1
             Jf = J[0] if B == 1 else _block_diagonal(J)  # (D, D): one chain for the whole batch
-            Xc = X[nxt].reshape(n, R, D) @ Jf
-            JtCJ = Jf.T @ C[nxt] @ Jf
+            Xc = (X[src].reshape(n * R, D) @ Jf).reshape(n, R, D)
+            CJ = (C[src].reshape(n * D, D) @ Jf).reshape(n, D, D)
+            # c_tᵀ C c_t = (C c_t)ᵀ c_t for symmetric C
+            JtCJ = (np.ascontiguousarray(CJ.transpose(0, 2, 1)).reshape(n * D, D) @ Jf).reshape(n, D, D)
             uj = u[j].reshape(D)
             Cn = JtCJ / kap[:, None, None] + (1.0 / kap - 1.0)[:, None, None] * np.outer(uj, uj)
             bp = beta[:, j - 1].reshape(R, D)
-            bC = bp @ Cn  # (n, R, D)
+            bC = (Cn.reshape(n * D, D) @ bp.T).reshape(n, D, R).transpose(0, 2, 1)  # β C, (n, R, D)
             Vn = (
-                kap[:, None] * V[nxt]
+                kap[:, None] * V[src]
                 + (1.0 - kap)[:, None] * V[0]
                 + 2.0 * np.einsum("arx,rx->ar", Xc, bp)
                 + np.einsum("arx,rx->ar", bC, bp)
