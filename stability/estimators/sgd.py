@@ -32,7 +32,7 @@ Matching.  Chunked truncation at τ costs ``T − ⌈T/τ⌉`` backward steps an
 keeps ``τ`` states; randomized truncation is matched either in expected
 compute (π = (T − ⌈T/τ⌉)/(T − 1)) or in expected memory (the π whose expected
 longest piece is τ, by bisection on `expected_cost`); ARTBP with power-law
-piece lengths is matched in expected compute (bisection on its scale).
+piece lengths is matched the same two ways (bisection on its scale).
 
 Every number is exact (no sampling) when `exact` computes the trace exactly;
 with ``trace="hutchinson"`` the ξ-variances carry the probe standard error
@@ -110,22 +110,32 @@ def match_memory(tau: int, T: int) -> float:
     return _bisect(lambda p: expected_cost(Randomized(float(p)), T).peak_states, 1e-6, 1.0, float(tau), iters=40)
 
 
-def match_artbp(tau: int, T: int, *, alpha: float = 2.0) -> ARTBP:
-    """ARTBP with power-law pieces (`PowerLawKeep(alpha, scale)`) of the same expected backward steps as chunked τ.
+def match_artbp(tau: int, T: int, *, alpha: float = 2.0, by: str = "compute") -> ARTBP:
+    """ARTBP with power-law pieces (`PowerLawKeep(alpha, scale)`) matched to chunked truncation at τ.
+
+    ``by="compute"``: the same expected backward steps; ``by="memory"``: the
+    same expected peak cached states (longest piece = τ).  Bisection on the scale.
 
     Examples
     --------
     >>> s = match_artbp(8, 64)
     >>> round(expected_cost(s, 64).backward_steps, 6) == expected_cost(Truncated(8, mode="chunked"), 64).backward_steps
     True
+    >>> round(expected_cost(match_artbp(8, 64, by="memory"), 64).peak_states, 6)
+    8.0
     """
     tau, T = as_int("tau", tau, minimum=1), as_int("T", T, minimum=2)
-    target = expected_cost(Truncated(tau, mode="chunked"), T).backward_steps
+    if by not in ("compute", "memory"):
+        raise InputValueError(f"`by` must be 'compute' or 'memory'; got {describe(by)}.")
+    trunc = expected_cost(Truncated(tau, mode="chunked"), T)
+    target = trunc.backward_steps if by == "compute" else trunc.peak_states
+    field = "backward_steps" if by == "compute" else "peak_states"
 
-    def steps(log_scale: float) -> float:
-        return expected_cost(ARTBP(PowerLawKeep(alpha, float(math.exp(log_scale)))), T).backward_steps
+    def value(log_scale: float) -> float:
+        return getattr(expected_cost(ARTBP(PowerLawKeep(alpha, float(math.exp(log_scale)))), T), field)
 
-    return ARTBP(PowerLawKeep(alpha, float(math.exp(_bisect(steps, math.log(1e-3), math.log(1e6), target)))))
+    lo = math.log(1e-3) if by == "compute" else math.log(1e-6)
+    return ARTBP(PowerLawKeep(alpha, float(math.exp(_bisect(value, lo, math.log(1e6), target)))))
 
 
 # ----------------------------------------------------------------------------- results
@@ -136,7 +146,8 @@ class SGDEstimate:
     Attributes
     ----------
     name : str
-        ``"chunked"``, ``"randomized (compute)"``, ``"randomized (memory)"``, ``"ARTBP (compute)"``, ``"full"``.
+        ``"chunked"``, ``"randomized (compute)"``, ``"randomized (memory)"``, ``"ARTBP (compute)"``,
+        ``"ARTBP (memory)"``, ``"full"``.
     strategy : Strategy
     tau : int or None
         The chunked τ it is matched to.
@@ -347,7 +358,7 @@ def sgd_comparison(
     updates : sequence of int
         The N at which MSE_N = bias² + variance/N is compared.
     artbp : bool or sequence of int
-        Also compare ARTBP (power-law pieces, α = 2) matched in compute: at
+        Also compare ARTBP (power-law pieces, α = 2) matched in compute and in memory: at
         every τ (True), at none (False), or at the τ listed (ARTBP's exact
         variance costs O(T) times randomized truncation's).
     trace : {"auto", "exact", "hutchinson"}
@@ -406,6 +417,7 @@ def sgd_comparison(
         strategies.append(("randomized (memory)", Randomized(match_memory(tau, T)), tau))
         if artbp is True or (not isinstance(artbp, bool) and tau in art_taus):
             strategies.append(("ARTBP (compute)", match_artbp(tau, T), tau))
+            strategies.append(("ARTBP (memory)", match_artbp(tau, T, by="memory"), tau))
 
     estimates = []
     all_exact = True

@@ -51,6 +51,10 @@ def test_matching():
     assert abs(longest.mean() - 8.0) < 4 * longest.std(ddof=1) / math.sqrt(longest.size)
     art = match_artbp(8, T)
     assert expected_cost(art, T).backward_steps == pytest.approx(expected_cost(Truncated(8, mode="chunked"), T).backward_steps, rel=1e-9)
+    art_mem = match_artbp(8, T, by="memory")
+    assert expected_cost(art_mem, T).peak_states == pytest.approx(8.0, abs=1e-6)
+    with pytest.raises(InputValueError, match="`by`"):
+        match_artbp(8, T, by="time")
 
 
 def test_full_is_the_training_set_gradient_and_its_minibatch_variance(small):
@@ -117,7 +121,8 @@ def test_noise_ratio_and_rows(small):
         assert row["log10_ratio"] == pytest.approx(math.log10(p.randomized.mse(5) / p.truncated.mse(5)), rel=1e-12)
         assert row["verdict"] == ("supported" if row["log10_ratio"] >= 0 else "not supported")
     assert {p.match for p in c.pairs} == {"compute", "memory"}
-    assert {p.randomized.name for p in c.pairs} == {"randomized (compute)", "randomized (memory)", "ARTBP (compute)"}
+    assert {p.randomized.name for p in c.pairs} == {"randomized (compute)", "randomized (memory)", "ARTBP (compute)",
+                                                    "ARTBP (memory)"}
 
 
 def test_verdicts_on_constructed_cases():

@@ -591,7 +591,7 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
                     "sequences of each problem, one sequence per update. Chunked truncation at τ (τ peak states; "
                     "'trunc.') "
                     "against randomized truncation at the π of equal expected backward steps (compute) or equal "
-                    "expected peak states (memory), and ARTBP (power-law pieces) of equal expected backward steps. "
+                    "expected peak states (memory), and ARTBP (power-law pieces) matched the same two ways. "
                     "Relative quantities divide by ‖G‖²: the truncation's bias² and the unbiased strategy's "
                     f"ξ-variance (Hutchinson, {SGD_PROBES} probes per parameter, with its standard error); "
                     "ξ-var / data var compares it with the minibatch data-gradient variance of full BPTT "
