@@ -1,103 +1,194 @@
-"""Training-step throughput of the `full` character-LM configuration vs PyTorch CPU float64.
+"""Training throughput: the batched engine vs the one-run-at-a-time loop and vs torch.nn.RNN.
 
-Configuration (``TrainingConfig.preset("full")``, near the chapter's): tanh RNN,
-hidden 512, vocabulary 28, batch 32, windows of T = 140 characters, chunked
-truncation τ = 35, clipping θ = 1, SGD.
+Three measurements, medians of repeated timed updates after a warm-up, one
+BLAS thread (``OPENBLAS_NUM_THREADS=1``; torch gets ``set_num_threads(1)``):
 
-* stability: one `train` update = forward over the window, chunked backward
-  (``gradients.truncated(p, 35, mode="chunked")``), clipping and the SGD update.
-* PyTorch: the same model (``nn.RNN(tanh)`` + ``nn.Linear``, float64, CPU),
-  the window processed as 4 chunks of 35 with the state detached between
-  chunks (the same gradient), ``clip_grad_norm_`` and ``SGD.step``.
+1. **Today's default experiment** (before batching: tanh RNN n = 64, B = 32,
+   T = 32, τ = 8, Adam, θ = 1, 4 strategies × 3 seeds = 12 runs): one update of
+   all 12 runs by the previous loop (`train_reference`: one run at a time through
+   `stability.gradients` in float64), by the batched engine in float64 and in
+   float32, and by ``torch.nn.RNN`` (12 independent models stepped one after
+   the other, float32 and float64, full BPTT through the window, Adam).
+2. **The new default experiment** (`TrainingConfig.preset("default")`:
+   n = 32, B = 16, T = 128, 7 strategies × 5 seeds = 35 runs): the same four.
+3. **d2l's size** (n = 512, B = 32, T = 140): one update of 4 runs, engine
+   float32 vs torch float32 (4 models one after the other).
 
-Both measured in the same run; prints medians (seconds per update, updates
-per second) and the ratio.  Run: ``python benchmarks/bench_training.py``.
+Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_training.py``
+(``BENCH_REPEATS`` sets the repeats, default 5).
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import time
 
 import numpy as np
 
-from stability import gradients
-from stability.experiments import CharData, TrainingConfig, clip_by_global_norm, init_model, load_corpus
-from stability.experiments.model import stream_windows, window_problem
-from stability.experiments.optim import SGD
+from stability.experiments import CharData, TrainingConfig, experiment_strategies, load_corpus
+from stability.experiments import engine
+from stability.experiments.model import init_model, stream_windows
+from stability.experiments.train import _Adam, _expand
 
-REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
-
-
-def bench_numpy(cfg, data, windows):
-    cell, readout = init_model("tanh", cfg.hidden, len(data.vocab), rng=np.random.default_rng(0))
-    opt = SGD(cfg.lr)
-    params = {**cell.params, **readout}
-    state = cell.initial_state(cfg.batch)
-    times = []
-    for j in range(REPEATS + 1):
-        t = time.perf_counter()
-        tape = gradients.forward(window_problem(cell, readout, windows[j], state, len(data.vocab)))
-        g = clip_by_global_norm(dict(gradients.truncated(tape, cfg.tau, mode="chunked")), cfg.clip)
-        params, _ = opt.update(params, g.grads, ())
-        state = tape.trace.states[-1]
-        cell = cell.replace(**{n: params[n] for n in cell.param_names})
-        readout = {"V": params["V"], "c": params["c"]}
-        times.append(time.perf_counter() - t)
-    return times[1:], tape.loss  # the first step warms up
+REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 
 
-def bench_torch(cfg, data, windows):
+def _median(fn, repeat=REPEATS):
+    """Median (wall, CPU) seconds of fn() after one warm-up; CPU time (process_time) is what a
+    shared machine's load distorts least, so the ratios printed use it."""
+    fn()  # warm-up
+    wall, cpu = [], []
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def engine_update(cfg, strategies, data, dtype):
+    """A closure doing one update of every (seed, strategy) run on the batched engine."""
+    pairs = [(seed, s) for seed in cfg.seeds for s in strategies]
+    V = len(data.vocab)
+    models = [init_model("tanh", cfg.hidden, V, rng=np.random.default_rng(seed)) for seed, _ in pairs]
+    stack = engine.stack_params(models, dtype)
+    rngs = [np.random.default_rng(seed) for seed, _ in pairs]
+    windows = stream_windows(data.train, cfg.batch, cfg.seq_len)
+    opt = _Adam(cfg.lr, stack.arrays())
+    state = np.zeros((len(pairs), cfg.batch, cfg.hidden), dtype=dtype)
+    k = [0]
+
+    def step():
+        nonlocal state
+        j = k[0] % len(windows)
+        k[0] += 1
+        xi = np.stack([s.xi(cfg.seq_len, rngs[r]) for r, (_, s) in enumerate(pairs)])
+        loss, grads, final = engine.window_pass(stack, windows[j], state, xi)
+        scales = engine.clip_scales(engine.global_norms(grads), cfg.clip)
+        new = opt.step(stack.arrays(), {n: g * _expand(scales, g) for n, g in grads.items()})
+        for n, v in new.items():
+            setattr(stack, n, v)
+        state = final
+
+    return step, len(pairs)
+
+
+def reference_update(cfg, strategies, data):
+    """One update of every run by the previous loop: per run, a Problem, `gradients.forward`, the
+    strategy's backward (`Strategy.gradient`), clipping and Adam (the body of `train_reference`)."""
+    from stability import gradients
+    from stability.experiments import clip_by_global_norm
+    from stability.experiments.model import window_problem
+    from stability.experiments.optim import Adam
+
+    V = len(data.vocab)
+    windows = stream_windows(data.train, cfg.batch, cfg.seq_len)
+    runs = []
+    for seed in cfg.seeds:
+        for s in strategies:
+            cell, ro = init_model("tanh", cfg.hidden, V, rng=np.random.default_rng(seed))
+            params = {**cell.params, **ro}
+            runs.append([s, cell, ro, params, Adam(cfg.lr).init(params), cell.initial_state(cfg.batch),
+                         np.random.default_rng(seed)])
+    opt = Adam(cfg.lr)
+    k = [0]
+
+    def step():
+        w = windows[k[0] % len(windows)]
+        k[0] += 1
+        for run in runs:
+            s, cell, ro, params, st, state, rng = run
+            tape = gradients.forward(window_problem(cell, ro, w, state, V))
+            grad, _ = s.gradient(tape, rng)
+            clipped = clip_by_global_norm(dict(grad), cfg.clip)
+            params, st = opt.update(params, clipped.grads, st)
+            run[1] = cell.replace(**{n: params[n] for n in cell.param_names})
+            run[2] = {"V": params["V"], "c": params["c"]}
+            run[3], run[4], run[5] = params, st, tape.trace.states[-1]
+
+    return step
+
+
+def torch_update_time(cfg, runs, data, dtype_name):
+    """Median seconds of one update of *runs* independent torch.nn.RNN models (full BPTT over the window, Adam)."""
     import torch
 
-    torch.manual_seed(0)
-    if os.environ.get("OPENBLAS_NUM_THREADS") == "1":
-        torch.set_num_threads(1)  # same thread budget as NumPy's BLAS
+    torch.set_num_threads(1)
+    dtype = getattr(torch, dtype_name)
     V = len(data.vocab)
-    rnn = torch.nn.RNN(V, cfg.hidden, nonlinearity="tanh", dtype=torch.float64)
-    lin = torch.nn.Linear(cfg.hidden, V, dtype=torch.float64)
-    params = list(rnn.parameters()) + list(lin.parameters())
-    opt = torch.optim.SGD(params, lr=cfg.lr)
-    eye = torch.eye(V, dtype=torch.float64)
-    h = torch.zeros(1, cfg.batch, cfg.hidden, dtype=torch.float64)
-    times = []
-    for j in range(REPEATS + 1):
-        w = torch.from_numpy(np.ascontiguousarray(windows[j]))
-        t = time.perf_counter()
-        opt.zero_grad()
-        for a in range(0, cfg.seq_len, cfg.tau):
-            x = eye[w[a : a + cfg.tau]]
-            y = w[a + 1 : a + cfg.tau + 1]
-            out, h = rnn(x, h)
-            # the window's loss is the mean over all T*B positions: weight each chunk by its share
-            loss = torch.nn.functional.cross_entropy(lin(out).reshape(-1, V), y.reshape(-1), reduction="sum")
-            (loss / (cfg.seq_len * cfg.batch)).backward()
-            h = h.detach()
-        torch.nn.utils.clip_grad_norm_(params, cfg.clip)
-        opt.step()
-        times.append(time.perf_counter() - t)
-    return times[1:], torch.get_num_threads()
+    models = []
+    for r in range(runs):
+        torch.manual_seed(r)
+        rnn = torch.nn.RNN(V, cfg.hidden, nonlinearity="tanh", dtype=dtype)
+        lin = torch.nn.Linear(cfg.hidden, V, dtype=dtype)
+        params = list(rnn.parameters()) + list(lin.parameters())
+        models.append((rnn, lin, params, torch.optim.Adam(params, lr=cfg.lr)))
+    eye = torch.eye(V, dtype=dtype)
+    windows = stream_windows(data.train, cfg.batch, cfg.seq_len)
+    h = [torch.zeros(1, cfg.batch, cfg.hidden, dtype=dtype) for _ in range(runs)]
+    k = [0]
+
+    def step():
+        w = torch.from_numpy(np.ascontiguousarray(windows[k[0] % len(windows)]))
+        k[0] += 1
+        for r, (rnn, lin, params, opt) in enumerate(models):
+            opt.zero_grad()
+            out, hn = rnn(eye[w[:-1]], h[r])
+            loss = torch.nn.functional.cross_entropy(lin(out).reshape(-1, V), w[1:].reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+            opt.step()
+            h[r] = hn.detach()
+
+    return _median(step)
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except Exception:  # pragma: no cover - no lscpu
+        return "unknown CPU"
+
+
+def compare(title, cfg, strategies, data, *, reference=True):
+    print(f"\n{title}")
+    print(f"  tanh RNN n={cfg.hidden}, B={cfg.batch}, T={cfg.seq_len}, {len(strategies)} strategies × "
+          f"{len(cfg.seeds)} seeds, Adam lr={cfg.lr}, θ={cfg.clip}")
+    rows = {}
+    runs = len(strategies) * len(cfg.seeds)
+    if reference:
+        rows["previous loop (one run at a time, float64)"] = _median(reference_update(cfg, strategies, data))
+    for dt in ("float64", "float32"):
+        step, runs = engine_update(cfg, strategies, data, np.dtype(dt))
+        rows[f"batched engine {dt}"] = _median(step)
+    try:
+        for dt in ("float64", "float32"):
+            rows[f"torch.nn.RNN {dt} (runs one after another)"] = torch_update_time(cfg, runs, data, dt)
+    except ImportError:
+        print("  (torch not installed: no torch baseline)")
+    best = rows["batched engine float32"][1]
+    print(f"  {'':<46} {'wall ms':>9} {'CPU ms':>9}  per update of all {runs} runs; CPU-time ratio to engine f32")
+    for name, (w, c) in rows.items():
+        print(f"  {name:<46} {w * 1e3:9.1f} {c * 1e3:9.1f}  {c / best:5.2f}x")
+    return rows
 
 
 def main():
-    cfg = TrainingConfig.preset("full")
-    data = CharData.from_text(load_corpus(), heldout_fraction=cfg.heldout_fraction)
-    windows = stream_windows(data.train, cfg.batch, cfg.seq_len)
-    print(f"config: tanh RNN n={cfg.hidden}, vocab={len(data.vocab)}, batch={cfg.batch}, T={cfg.seq_len}, "
-          f"tau={cfg.tau}, SGD lr={cfg.lr}, clip={cfg.clip}; {REPEATS} timed updates each (after 1 warm-up)")
-    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, cpus={os.cpu_count()}")
-    t_np, _ = bench_numpy(cfg, data, windows)
-    m_np = statistics.median(t_np)
-    print(f"stability (NumPy)   median {m_np * 1e3:8.1f} ms/update  = {1 / m_np:6.2f} updates/s")
-    try:
-        t_pt, threads = bench_torch(cfg, data, windows)
-    except ImportError:
-        print("PyTorch not installed: no baseline.")
-        return
-    m_pt = statistics.median(t_pt)
-    print(f"PyTorch CPU float64 median {m_pt * 1e3:8.1f} ms/update  = {1 / m_pt:6.2f} updates/s  ({threads} threads)")
-    print(f"ratio stability / PyTorch time per update: {m_np / m_pt:.2f}x")
+    print(f"CPU: {cpu_model()}; os.cpu_count()={os.cpu_count()}; "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    data = CharData.from_text(load_corpus(), heldout_fraction=0.1)
+    old = TrainingConfig(hidden=64, batch=32, seq_len=32, tau=8, taus=(8,), lr=0.01, seeds=(0, 1, 2),
+                         strategies=("full", "truncated", "randomized", "artbp"))
+    compare("1. today's default experiment (before batching)", old, experiment_strategies(old), data)
+    new = TrainingConfig.preset("default")
+    compare("2. the new default experiment", new, experiment_strategies(new), data)
+    d2l = TrainingConfig.preset("d2l").replace(seeds=(0,), lr=0.01)
+    strategies = [s for s in experiment_strategies(d2l) if s.kind != "tbptt"]
+    compare("3. d2l's size (one seed, 4 strategies; Adam here for a like-for-like torch step)", d2l, strategies, data,
+            reference=False)
 
 
 if __name__ == "__main__":

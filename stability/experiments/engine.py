@@ -123,19 +123,25 @@ def _forward(stack: Stack, xs: np.ndarray, state: np.ndarray) -> np.ndarray:
 
 
 def _readout(stack: Stack, H: np.ndarray, ys: np.ndarray):
-    """Per-run mean cross entropy and ∂L/∂o (R, TB, V) for states H (R, TB, n), targets ys (TB,)."""
-    O = np.matmul(H, np.ascontiguousarray(stack.V.transpose(0, 2, 1)))
-    O += stack.c[:, None, :]
-    O -= O.max(axis=-1, keepdims=True)
+    """Per-run mean cross entropy and ∂L/∂o, transposed: (R, V, TB), for states H (R, TB, n), targets ys (TB,).
+
+    Logits are formed as (R, V, TB) so that the max and the sum over the
+    vocabulary run across V contiguous rows (vectorised) instead of along
+    short rows of V.
+    """
+    Ot = np.matmul(stack.V, H.transpose(0, 2, 1))
+    Ot += stack.c[:, :, None]
+    Ot -= Ot.max(axis=1, keepdims=True)
     m = ys.size
-    picked = O[:, np.arange(m), ys]  # shifted logit of the target: −log p(y) = log z − picked
-    np.exp(O, out=O)
-    z = O.sum(axis=-1)
+    cols = np.arange(m)
+    picked = Ot[:, ys, cols]  # shifted logit of the target: −log p(y) = log z − picked
+    np.exp(Ot, out=Ot)
+    z = Ot.sum(axis=1)
     loss = np.mean(np.log(z) - picked, axis=1)
-    O /= z[..., None]
-    O[:, np.arange(m), ys] -= 1.0
-    O *= 1.0 / m
-    return loss, O
+    Ot /= z[:, None, :]
+    Ot[:, ys, cols] -= 1.0
+    Ot *= 1.0 / m
+    return loss, Ot
 
 
 def sequence_loss(stack: Stack, ids: np.ndarray, *, batch: int) -> np.ndarray:
@@ -151,12 +157,14 @@ def sequence_loss(stack: Stack, ids: np.ndarray, *, batch: int) -> np.ndarray:
     state = np.zeros((stack.runs, batch, stack.hidden), dtype=stack.dtype)
     S = _forward(stack, xs, state)
     H = S[:, 1:].reshape(stack.runs, -1, stack.hidden)
-    O = np.matmul(H, np.ascontiguousarray(stack.V.transpose(0, 2, 1)))
-    O += stack.c[:, None, :]
-    shift = O.max(axis=-1, keepdims=True)
-    lse = np.log(np.exp(O - shift).sum(axis=-1)) + shift[..., 0]
+    Ot = np.matmul(stack.V, H.transpose(0, 2, 1))  # (R, V, TB): reductions over V run across rows
+    Ot += stack.c[:, :, None]
+    shift = Ot.max(axis=1)
     y = ys.reshape(-1)
-    picked = O[:, np.arange(y.size), y]
+    picked = Ot[:, y, np.arange(y.size)]
+    Ot -= shift[:, None, :]
+    np.exp(Ot, out=Ot)
+    lse = np.log(Ot.sum(axis=1)) + shift
     return np.mean(lse - picked, axis=1)
 
 
@@ -202,23 +210,24 @@ def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndar
     xs, ys = window[:-1], window[1:]
     S = _forward(stack, xs, state)
     H = S[:, 1:].reshape(R, T * B, n)
-    loss, dO = _readout(stack, H, ys.reshape(-1))
-    gV = np.matmul(dO.transpose(0, 2, 1), H)
-    gc = dO.sum(axis=1)
-    G = np.matmul(dO, stack.V).reshape(R, T, B, n)
-    D = np.empty((R, T, B, n), dtype=stack.dtype)
+    loss, dOt = _readout(stack, H, ys.reshape(-1))
+    gV = np.matmul(dOt, H)
+    gc = dOt.sum(axis=2)
+    G = np.matmul(dOt.transpose(0, 2, 1), stack.V).reshape(R, T, B, n)
+    D = np.square(S[:, 1:])  # becomes δ: first 1 − s², then times the adjoint, step by step
+    np.subtract(1.0, D, out=D)
     xi = np.asarray(xi, dtype=stack.dtype)
+    ones = np.all(xi == 1.0, axis=0)  # steps where no run cuts or reweights: skip the multiply
     a = G[:, T - 1]
     tmp = np.empty((R, B, n), dtype=stack.dtype)
     for k in range(T - 1, -1, -1):
         d = D[:, k]
-        np.multiply(S[:, k + 1], S[:, k + 1], out=d)
-        np.subtract(1.0, d, out=d)
         d *= a
         if k == 0:
             break
         np.matmul(d, stack.W, out=tmp)
-        tmp *= xi[:, k, None, None]
+        if not ones[k]:
+            tmp *= xi[:, k, None, None]
         tmp += G[:, k - 1]
         a = tmp  # δ_{k-1} is formed from a before tmp is overwritten
     Dm = D.reshape(R, T * B, n)

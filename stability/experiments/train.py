@@ -207,8 +207,8 @@ class TrainingConfig:
         """``"default"`` (the report), ``"quick"`` (``--quick``), ``"d2l"`` (D2L's configuration; ``"full"`` is an alias).
 
         * default: tanh RNN, n = 32, B = 16, T = 128, τ ∈ {4, 8, 16, 35}
-          (reference τ = 8), 300 Adam updates at lr 0.03 (≈ 4 passes over the
-          book), θ = 1, 5 seeds, float32; full, truncated, randomized, ARTBP
+          (reference τ = 8), 300 Adam updates at lr 0.03 falling linearly towards 0
+          over the last half (≈ 4 passes over the book), θ = 1, 5 seeds, float32; full, truncated, randomized, ARTBP
           (TBPTT(τ, τ) is left out of the default for its time: 16× the updates);
         * quick: n = 32, B = 16, T = 64, τ ∈ {4, 16}, 120 updates on the first
           40 000 characters, 5 seeds;
@@ -219,7 +219,7 @@ class TrainingConfig:
         """
         check_choice("name", name, PRESETS)
         if name == "default":
-            return cls()
+            return cls(lr_decay=0.5)
         if name == "quick":
             return cls(seq_len=64, tau=16, taus=(4, 16), steps=120, lr=0.02, eval_every=20, heldout_chars=2000,
                        max_chars=40_000, variance_windows=3, variance_draws=3)
@@ -463,6 +463,23 @@ class _SGD:
         return {n: params[n] - self.lr * grads[n] for n in params}
 
 
+def _draw_xi(pairs, T: int, rngs) -> np.ndarray:
+    """ξ (R, T) of one window for every run: `Strategy.xi` draws, with ARTBP's renewal chains
+    run together (the same uniforms from each run's generator, the same numbers)."""
+    xi = np.empty((len(pairs), T))
+    art: dict[tuple, list[int]] = {}
+    for r, (_, s) in enumerate(pairs):
+        if s.kind == "artbp":
+            art.setdefault((s.alpha, s.scale), []).append(r)
+        else:
+            xi[r] = s.xi(T, rngs[r])
+    for (alpha, scale), rows in art.items():
+        table = gradients.power_law_keep(alpha, scale)(np.arange(1, T + 1))
+        u = np.concatenate([rngs[r].random((1, T)) for r in rows])
+        xi[rows] = gradients._draw_renewal(table, u)[0]
+    return xi
+
+
 def _expand(v: np.ndarray, a: np.ndarray) -> np.ndarray:
     return v.reshape((-1,) + (1,) * (a.ndim - 1)).astype(a.dtype)
 
@@ -572,7 +589,7 @@ def train_batch(
         j = k % len(windows)
         if j == 0 or config.mode == "stateless":
             state = zero
-        xi = np.stack([s.xi(T, xi_rngs[r]) for r, (_, s) in enumerate(pairs)])
+        xi = _draw_xi(pairs, T, xi_rngs)
         with np.errstate(all="ignore"):
             loss, grads, final = engine.window_pass(stack, windows[j], state, xi)
             norms = engine.global_norms(grads)
