@@ -14,6 +14,10 @@ Also printed: the QR variants (numpy, scipy economic, LAPACK dgeqrf+dorgqr)
 with the default threads and with one thread, and the accuracy of the bottom
 exponents (adaptive vs a QR every step, and a fixed interval of 10).
 
+Also (issue 16) the optional CholeskyQR2 re-orthonormalisation against the
+Householder default, full spectrum and top 16, same trajectory, with the
+largest exponent difference between the two.
+
 Run: ``python benchmarks/bench_spectra.py [--quick]``.
 """
 
@@ -31,7 +35,7 @@ import scipy.linalg
 from scipy.linalg import lapack
 
 from stability.cells import TanhRNN
-from stability.spectra import lyapunov_spectrum
+from stability.spectra import _qr, lyapunov_spectrum
 from stability.spectra._threads import limit_blas_threads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -173,6 +177,31 @@ def main():
     top = spec_holder["top16"]
     print(f"  top-16 vs full head: max diff {np.max(np.abs(top.exponents - full.exponents[:16])):.2e}, "
           f"{top.steps_per_qr:.1f} steps per QR")
+
+    cholesky_vs_householder(cell, trace, repeat)
+
+
+def cholesky_vs_householder(cell, trace, repeat) -> dict[str, float]:
+    """Full spectrum and top 16 with `_qr.QR_METHOD` = householder vs cholesky2 (1 thread, same trajectory)."""
+    out: dict[str, float] = {}
+    specs = {}
+    saved = _qr.QR_METHOD
+    try:
+        for method in ("householder", "cholesky2"):
+            _qr.QR_METHOD = method
+            for k in (None, 16):
+                def run(k=k, method=method):
+                    specs[(method, k)] = lyapunov_spectrum(cell, trace, k=k, warmup=0, blocks=10)
+                out[f"{method} {'full' if k is None else 'top-16'}"] = median(run, repeat)
+    finally:
+        _qr.QR_METHOD = saved
+    print("\n## CholeskyQR2 vs Householder QR (adaptive interval, 1 thread), seconds (median)")
+    for k in (None, 16):
+        label = "full" if k is None else "top-16"
+        h, c = out[f"householder {label}"], out[f"cholesky2 {label}"]
+        diff = np.max(np.abs(specs[("cholesky2", k)].exponents - specs[("householder", k)].exponents))
+        print(f"  {label:7s} householder {h:7.3f}   cholesky2 {c:7.3f}   ratio {c / h:5.2f}   max |Δλ| {diff:.1e}")
+    return out
 
 
 if __name__ == "__main__":
