@@ -97,6 +97,9 @@ def _prepare_out(path: str) -> Path:
             pass
     except OSError as exc:
         raise UsageProblem(f"--out {path!r} is not writable: {exc.strerror or exc}.") from None
+    from ..report.output import recover
+
+    recover(out)  # finish a set a killed run had committed, drop its stale temporaries, before computing
     return out
 
 

@@ -139,3 +139,15 @@ def test_recover_ignores_foreign_files_and_bad_journals(tmp_path):
     (tmp_path / output.JOURNAL).write_text("not json")
     output.recover(tmp_path)
     assert output.JOURNAL not in listing(tmp_path)
+
+
+def test_cli_report_cleans_leftovers_before_computing(tmp_path):
+    """A killed run's journal and .part files are handled when the next `stability report` prepares --out."""
+    from stability.cli.commands import _prepare_out
+
+    output.write_atomic(tmp_path, _set("old"))
+    proc = _child(tmp_path, "new", "kill-after-first-rename")
+    assert proc.wait(timeout=60) == -signal.SIGKILL
+    (tmp_path / ".report.pdf.deadbeef.part").write_bytes(b"stale")
+    assert _prepare_out(str(tmp_path)) == tmp_path
+    assert _tags(tmp_path) == {"new"} and listing(tmp_path) == sorted(NAMES)
