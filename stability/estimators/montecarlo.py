@@ -9,6 +9,7 @@ import numpy as np
 from scipy.special import ndtri
 from tqdm.auto import tqdm
 
+from .._budget import check_memory
 from .._validate import as_int, as_rng, describe, finite_arithmetic
 from ..cells import GRU, LSTM, LinearCell, TanhRNN
 from ..errors import InputTypeError, InputValueError
@@ -187,6 +188,7 @@ def monte_carlo(
     rng: object,
     level: float = 0.95,
     progress: bool | None = None,
+    max_memory: object = None,
 ) -> MonteCarloStatistics:
     r"""Monte Carlo estimates of E[Ĝ], bias, tr Cov(Ĝ), MSE and cost, with standard errors.
 
@@ -217,6 +219,10 @@ def monte_carlo(
         Confidence level of the intervals, in (0, 1).
     progress : bool, optional
         Show a tqdm progress bar; default: only for long runs.
+    max_memory : int or str, optional
+        Memory budget (bytes or e.g. ``"2G"``): the peak memory is estimated
+        from n, T, B and the parameter count first and `ResourceError` raised
+        above it.  Default: half the available memory (`stability._budget`).
 
     Returns
     -------
@@ -264,6 +270,12 @@ def monte_carlo(
 
     q = cell.vjp(tape.trace, 0, tape.g[0])[1].shape[-1]
     chunk = max(1, min(n, _CHUNK_ELEMENTS // (T * B * q)))
+    p_cell = sum(int(v.size) for v in cell.params.values())
+    check_memory(  # per-draw records, one chunk of local adjoints and gradients, the prefix table
+        f"monte_carlo(n={n}) with T={T}, batch={B}, {p_cell} cell parameters",
+        8 * (n * (len(names) + 3) + chunk * (4 * T * B * q + 2 * p_cell) + 2 * _PREFIX_ELEMENTS),
+        max_memory=max_memory,
+    )
     prefix = None
     if isinstance(strategy, Randomized) and _prefix_fits(tape, strategy.keep(T)):
         prefix = _PrefixTable(cell, tape.trace, tape.g, strategy.keep(T))

@@ -162,3 +162,16 @@ def test_lyapunov_estimate_bounds_the_measured_peak(kind, hidden, batch):
     est = _spectrum_bytes(source, _options(source, None, None, 16, 50, "adaptive", 1e-10, 32, "auto"))
     _, peak = _peak_traced(lambda: lyapunov_spectrum(cell, x, window=50))
     assert peak <= est <= 20 * peak
+
+
+def test_monte_carlo_draw_count_is_budgeted():
+    from stability.estimators import monte_carlo
+
+    tape = gradients.forward(ProblemSpec(hidden=4, T=20).build())
+    t0 = time.monotonic()
+    with pytest.raises(ResourceError, match=r"monte_carlo\(n=10000000000\)"):
+        monte_carlo(tape, Randomized(0.5), 10**10, rng=0)
+    assert time.monotonic() - t0 < 5.0
+    _, peak = _peak_traced(lambda: monte_carlo(tape, Randomized(0.5), 20000, rng=0, max_memory="1G"))
+    with pytest.raises(ResourceError):  # and the estimate is an upper bound of what a run allocates
+        monte_carlo(tape, Randomized(0.5), 20000, rng=0, max_memory=peak)
