@@ -12,6 +12,11 @@ Subcommands
 ``stability compare``
     The strategy table (bias, variance, MSE, cost) as text, CSV or JSON.
 
+``report``, ``spectrum`` and ``compare`` also take ``--model FILE --data FILE``:
+a trained PyTorch model (``.pt``/``.pth`` via ``torch.load(weights_only=True)``,
+``.safetensors``, ``.npz``) studied on the user's text or arrays
+(`stability.cli.usermodel`, whose ``--help`` text lists the accepted keys).
+
 Exit status: 0 on success, 2 on bad input (one line on stderr, starting
 ``stability: error:``, no traceback), 130 when interrupted. Heavy modules
 (NumPy, matplotlib, SymPy, WeasyPrint, the package's layers) are imported
