@@ -55,6 +55,8 @@ import numpy as np
 
 from .._validate import as_int, as_rng, describe
 from ..errors import InputValueError, NonFiniteError
+from ..gradients import Tape
+from ..problem import Problem
 from ._source import as_source
 from ._threads import limit_blas_threads
 
@@ -94,6 +96,11 @@ class VarianceThreshold:
     windows : int
         Number of windows of length k₂ averaged.
     level : float
+    resampled : int
+        0, or the length of the trajectory driven by the problem's own input
+        vectors resampled with replacement (a `Problem` too short for the
+        estimate; assumes exchangeable inputs — pass a cell and your inputs
+        otherwise).
     """
 
     L2: float
@@ -108,6 +115,7 @@ class VarianceThreshold:
     dof: int
     windows: int
     level: float
+    resampled: int = 0
 
     @property
     def pi_star(self) -> float:
@@ -161,6 +169,8 @@ class VarianceThreshold:
                 f"typical e^(2λ₁) = {self.pi_typical:.4g}",
                 f"  the variance diverges in T for π below {self.low:.4g} … {self.high:.4g}",
             ]
+            + ([f"  (trajectory of {self.resampled} steps driven by the problem's resampled input vectors)"]
+               if self.resampled else [])
         )
 
     def __repr__(self) -> str:
@@ -224,7 +234,10 @@ def variance_threshold(
         (T, B, m), or a Trace), a `Problem`/`Tape`, Jacobians (T, d, d) or
         (T, B, d, d), or a callable ``t -> c_t`` with ``steps=``.  Use a long
         trajectory (thousands of steps, or many sequences): L(2) is a
-        statistic over positions.
+        statistic over positions.  A `Problem` (or `Tape`) too short for
+        `groups` and `lags` is extended: its cell is driven by its own input
+        vectors resampled with replacement (``max(4000, 2·need)`` steps,
+        from `rng`; reported in ``resampled``).
     data : ndarray or Trace, optional
         With a cell only.
     lags : (int, int), optional
@@ -260,15 +273,26 @@ def variance_threshold(
     >>> round(vt.pi_star, 12), round(vt.L2_stderr, 12)
     (0.25, 0.0)
     """
-    source = as_source(problem, data, **source_options)
-    T = source.T
     k1, k2 = (4, 16) if lags is None else lags
     k1 = as_int("lags[0]", k1, minimum=1)
     k2 = as_int("lags[1]", k2, minimum=k1 + 1)
     groups = as_int("groups", groups, minimum=2)
-    warmup = min(T // 10, 200) if warmup is None else as_int("warmup", warmup, minimum=0)
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
         raise InputValueError(f"`level` must be a number in (0, 1); got {describe(level)}.")
+    gen = as_rng("rng", rng)
+    resampled = 0
+    if isinstance(problem, (Problem, Tape)) and data is None and not source_options:
+        base = problem if isinstance(problem, Problem) else problem.problem
+        warm = min(base.T // 10, 200) if warmup is None else as_int("warmup", warmup, minimum=0)
+        want = -(-groups // base.batch) * 2 * k2 + k2
+        if base.T - warm < want:
+            # too short: drive the cell with the problem's own input vectors, resampled with replacement
+            rows = np.asarray(base.inputs).reshape(-1, base.inputs.shape[-1])
+            resampled = max(4000, 2 * (groups * 2 * k2 + k2))
+            problem, data = base.cell, rows[gen.integers(0, rows.shape[0], size=resampled)]
+    source = as_source(problem, data, **source_options)
+    T = source.T
+    warmup = min(T // 10, 200) if warmup is None else as_int("warmup", warmup, minimum=0)
     B = source.B
     per_seq = -(-groups // B)  # groups per sequence
     n = T - warmup  # steps per sequence after the warm-up
@@ -278,7 +302,6 @@ def variance_threshold(
             f"`problem` has {n} steps per sequence after a warm-up of {warmup}; {groups} groups over {B} "
             f"sequence(s) with lags[1] = {k2} need at least {need}: pass a longer trajectory or fewer groups."
         )
-    gen = as_rng("rng", rng)
     with limit_blas_threads(1 if source.d <= 256 else None):
         r = _log_growths(source, warmup, gen)
     S = np.concatenate([np.zeros((B, 1)), np.cumsum(r, axis=1)], axis=1)
@@ -322,6 +345,7 @@ def variance_threshold(
         dof=G - 1,
         windows=int(B * starts),
         level=float(level),
+        resampled=resampled,
     )
 
 

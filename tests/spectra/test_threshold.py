@@ -178,6 +178,20 @@ def test_expanding_bracket_and_hutchinson_measurement():
         measured_threshold(problems, [0.5], trace="approx")
 
 
+def test_short_problem_is_extended_by_its_resampled_inputs():
+    """A Problem of T = 64 is too short: its cell is driven by its own input vectors, resampled; same λ₁ as a
+    long driven trajectory of the same input law (N(0, 1)), within the intervals."""
+    spec = ProblemSpec(hidden=16, inputs=3, T=64, gain=0.8, seed=2)
+    vt = variance_threshold(spec.build(), rng=1)
+    assert vt.resampled == 4000 and "resampled" in vt.summary()
+    ref = variance_threshold(spec.build().cell, np.random.default_rng(9).normal(size=(20000, 3)))
+    assert abs(vt.lambda1 - ref.lambda1) < 4 * math.hypot(vt.lambda1_stderr, ref.lambda1_stderr)
+    assert ref.resampled == 0
+    # a long enough Problem is used as it is
+    long = dataclasses.replace(spec, T=1200, batch=2).build()
+    assert variance_threshold(long).resampled == 0
+
+
 def test_bad_input():
     J = np.broadcast_to(np.eye(2) * 0.5, (100, 2, 2))
     with pytest.raises(InputValueError, match="`lags\\[1\\]`"):
