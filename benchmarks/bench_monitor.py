@@ -8,9 +8,13 @@ Model: nn.Embedding(28, 16) -> nn.LSTM(16, n) -> nn.Linear(n, 28), batch 16, τ 
   chunked-τ bias, recommended τ, gradient norms).
 
 The overhead of analysing every N updates is ``analysis / (N · step + analysis)``;
-the table prints it for N = 50, 100, 500.  Run::
+the table prints it for N = 50, 100, 500.  With ``--scale`` it also times the
+whole quick study of a 2-layer LSTM of hidden 256 on 6 windows of 256
+characters (`stability.modelstudy.study_model`, what ``stability report --model
+--data --quick`` runs): wall and CPU seconds, peak memory, seconds per stage.
+Run::
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_monitor.py [--hidden 32 64 128]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_monitor.py [--hidden 32 64 128] [--scale]
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hidden", type=int, nargs="+", default=[32, 64, 128])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--scale", action="store_true", help="also time the quick study of a 2-layer LSTM, hidden 256")
     args = ap.parse_args()
     torch.set_num_threads(1)
     tokens = tokenize(load_corpus())
@@ -82,6 +87,36 @@ def main() -> None:
         frac = [t_an / (N * t_step + t_an) for N in (50, 100, 500)]
         print(f"{n:6d} {1e3 * t_step:9.2f} {1e3 * t_an:12.1f} {t_an / t_step:7.1f}  "
               + " / ".join(f"{f:.1%}" for f in frac))
+    if args.scale:
+        scale(vocab)
+
+
+def scale(vocab) -> None:
+    """The quick study of a 2-layer nn.LSTM of hidden 256 on 6 windows of 256 characters."""
+    import resource
+    import tempfile
+
+    import torch
+
+    from stability.cells import load_state_dict
+    from stability.experiments import load_corpus
+    from stability.modelstudy import study_model
+    from stability.userdata import load_data
+
+    torch.manual_seed(0)
+    model = torch.nn.ModuleDict({"embed": torch.nn.Embedding(len(vocab), 32),
+                                 "rnn": torch.nn.LSTM(32, 256, num_layers=2), "fc": torch.nn.Linear(256, len(vocab))})
+    with tempfile.TemporaryDirectory() as d:
+        torch.save(model.state_dict(), f"{d}/m.pt")
+        with open(f"{d}/c.txt", "w", encoding="utf-8") as fh:
+            fh.write(load_corpus())
+        t0, c0 = time.perf_counter(), time.process_time()
+        loaded = load_state_dict(f"{d}/m.pt")
+        study = study_model(loaded, load_data(f"{d}/c.txt"), length=256, count=6, quick=True)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"quick study, {loaded.describe()}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak:.0f} MB")
+    print("  stages (wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in study.timings.items()))
 
 
 if __name__ == "__main__":
