@@ -404,10 +404,20 @@ class MeasuredThreshold:
         t1, t2 = self.horizons[0], self.horizons[1]
         return float((t1 / t2) ** (2.0 / (t2 - t1)))
 
-    def bracket(self, prediction: VarianceThreshold) -> tuple[float, float]:
-        """The prediction's bracket [low, high] as this finite-T criterion sees it (× `horizon_factor`)."""
+    def bracket(self, prediction: VarianceThreshold, z: float = 1.96) -> tuple[float, float]:
+        """The prediction's bracket [low, high] as this finite-T criterion sees it.
+
+        Two finite-horizon effects: the loss's 1/T² (× `horizon_factor`), and
+        the fluctuation of one realisation's exponent over the ΔT = T₂ − T₁
+        steps the first comparison adds (the problem is one draw of the data:
+        its finite-time rate of ln‖P v‖² has standard deviation 2·√(D/ΔT),
+        D = `VarianceThreshold.diffusion`), so the ends move by
+        e^{∓2z√(D/ΔT)}.
+        """
         f = self.horizon_factor
-        return prediction.low * f, prediction.high * f
+        D = prediction.diffusion if math.isfinite(prediction.diffusion) else 0.0
+        spread = math.exp(2.0 * z * math.sqrt(max(D, 0.0) / (self.horizons[1] - self.horizons[0])))
+        return prediction.low * f / spread, prediction.high * f * spread
 
     def predicts(self, prediction: VarianceThreshold, pi: float) -> bool | None:
         """Predicted growth at π: True below the finite-T bracket, False above it or at π = 1, None inside."""
@@ -498,7 +508,8 @@ def threshold_evidence(prediction: VarianceThreshold, measured: MeasuredThreshol
     Hypothesis (stated before the numbers): the exact variance of randomized
     truncation grows with T for constant π below the predicted bracket
     [e^{2λ₁}, e^{L(2)}] and stops growing above it — the bracket as the
-    finite horizons see it, times `MeasuredThreshold.horizon_factor`.  Effect: π* = e^{L(2)}
+    finite horizons see it (`MeasuredThreshold.bracket`: the loss's 1/T²
+    and one realisation's finite-time fluctuation).  Effect: π* = e^{L(2)}
     with its t-interval.  Verdict: *not supported* if any π of the grid
     below the bracket does not grow or any π above it grows (or the growth
     switches more than once along π); *supported* otherwise when at least one
@@ -558,7 +569,8 @@ def threshold_evidence(prediction: VarianceThreshold, measured: MeasuredThreshol
         detail=(
             f"predicted π* = e^(L(2)) = {prediction.pi_star:.3g}, bracket {prediction.low:.3g} … {prediction.high:.3g} "
             f"(L(2) = {prediction.L2:.3g} ± {prediction.L2_stderr:.2g}), seen at T = {Ts} as {b_lo:.3g} … {b_hi:.3g} "
-            f"(× {measured.horizon_factor:.3g}, the 1/T² of the loss's normalisation); {seen}."
+            f"(× {measured.horizon_factor:.3g} for the loss's 1/T², widened by one realisation's finite-time "
+            f"fluctuation); {seen}."
         ),
         unit="π",
     )

@@ -237,7 +237,7 @@ def test_threshold_table_is_variance_threshold(quick_doc, ctx):
     import dataclasses
 
     from stability.report.sections._regimes import regimes
-    from stability.report.sections.strategies import side_streams, threshold_grid
+    from stability.report.sections.strategies import side_streams, threshold_grid, threshold_horizons
     from stability.spectra import measured_threshold, variance_threshold
     from stability.spectra.threshold import threshold_evidence
 
@@ -247,8 +247,7 @@ def test_threshold_table_is_variance_threshold(quick_doc, ctx):
         vt = variance_threshold(r.problem.cell, inputs)
         assert thr.column("L2")[i] == vt.L2 and thr.column("pi_star")[i] == vt.pi_star
         assert thr.column("low")[i] == vt.low and thr.column("high")[i] == vt.high
-        T = r.spec.T
-        m = measured_threshold([dataclasses.replace(r.spec, T=h).build() for h in (max(4, T // 2), T, 2 * T)],
+        m = measured_threshold([dataclasses.replace(r.spec, T=h).build() for h in threshold_horizons(r.spec.T)],
                                threshold_grid(vt), trace="hutchinson", probes=2)
         assert thr.column("verdict")[i] == threshold_evidence(vt, m).verdict
 
