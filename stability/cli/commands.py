@@ -51,30 +51,42 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """One tqdm bar on stderr over the study's sections and the rendering steps (none when quiet)."""
+    """One tqdm bar on stderr over the study and the rendering steps, advancing by estimated cost (none when quiet).
 
-    def __init__(self, *, quiet: bool, render_steps: int) -> None:
+    ``done``/``total`` from `build_study` are estimated seconds
+    (`stability.report._progress`); the rendering steps get estimates in the
+    same units.  With ``smoothing=0`` the ETA is (cost to go) / (average rate so
+    far): right whenever the estimates are proportional to the true times.
+    """
+
+    def __init__(self, *, quiet: bool, render: list[tuple[str, float]]) -> None:
         self.quiet = quiet
-        self.render_steps = render_steps
+        self.render_costs = dict(render)
+        self.render_total = sum(self.render_costs.values())
+        self.study_total = 0.0
         self.bar: Any = None
 
-    def study(self, label: str, done: int, total: int) -> None:
+    def study(self, label: str, done: float, total: float) -> None:
         if self.quiet:
             return
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total + self.render_steps, desc="stability report", unit="step",
-                            file=sys.stderr, dynamic_ncols=True, leave=False)
-        self.bar.n = done
+            self.study_total = float(total)
+            self.bar = tqdm(total=self.study_total + self.render_total, desc="stability report", file=sys.stderr,
+                            dynamic_ncols=True, leave=False, smoothing=0,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}")
+        self.bar.n = min(float(done), self.bar.total)
         self.bar.set_postfix_str(label, refresh=False)
         self.bar.refresh()
 
     def render(self, label: str) -> None:
         if self.bar is None:
             return
-        if self.bar.n < self.bar.total:
-            self.bar.update(1)
+        if label in self.render_costs:  # the label of the step about to run: the steps before it are done
+            order = list(self.render_costs)
+            before = sum(self.render_costs[k] for k in order[: order.index(label)])
+            self.bar.n = min(self.study_total + before, self.bar.total)
         self.bar.set_postfix_str(label)
 
     def close(self) -> None:
@@ -115,8 +127,9 @@ def report(args: argparse.Namespace) -> int:
     from ..report.output import save_report
     from ..report.study import build_study
 
-    render_steps = int("html" in formats or "pdf" in formats) + int("pdf" in formats) + 1
-    progress = _Progress(quiet=args.quiet, render_steps=render_steps)
+    from ..report._progress import render_costs
+
+    progress = _Progress(quiet=args.quiet, render=render_costs(formats))
     from ..experiments.executors import make_executor, using_executor
 
     if getattr(args, "workers", None) is not None and getattr(args, "scheduler", None) is not None:

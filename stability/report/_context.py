@@ -16,7 +16,8 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputValueError
@@ -68,6 +69,22 @@ class StudyContext:
     findings: tuple[Finding, ...] = ()
     summaries: tuple[str, ...] = ()
     evidence: tuple[Any, ...] = ()
+    on_progress: "Callable[[float], None] | None" = field(default=None, compare=False, repr=False)
+
+    def progress(self, fraction: float) -> None:
+        """Report that *fraction* (0–1) of the current section's work is done (moves the report's bar).
+
+        Long sections call it inside their loops (per problem, per training
+        stage); it does nothing when nobody listens.
+
+        >>> from stability.recipes import default_recipe
+        >>> seen = []
+        >>> ctx = StudyContext(recipe=default_recipe(), quick=True, seed=1, on_progress=seen.append)
+        >>> ctx.progress(0.5); ctx.progress(2.0); seen
+        [0.5, 1.0]
+        """
+        if self.on_progress is not None:
+            self.on_progress(min(1.0, max(0.0, float(fraction))))
 
     def rng(self, key: str) -> "np.random.Generator":
         """The generator of section *key* (independent of every other section's)."""

@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import importlib.util
 import os
@@ -129,8 +130,11 @@ def build_study(
     seed : int, optional
         Overrides the recipe's seed (0 <= seed < 2**63).
     progress : callable, optional
-        ``progress(label, done, total)``, called before each section and once at
-        the end with ``done == total``.
+        ``progress(label, done, total)``, called before each section, from
+        inside long sections (``ctx.progress``), and once at the end with
+        ``done == total``.  ``done`` and ``total`` are *estimated costs*
+        (`stability.report._progress.section_costs`), so that a bar over them
+        advances with time rather than by section.
 
     Returns
     -------
@@ -161,11 +165,21 @@ def build_study(
         from .sections.usermodel import build_usermodel_section
 
         plan = [SectionPlan("usermodel", "u", "Your model on your data", build_usermodel_section)]
-    total = len(plan) + 1
+    from ._progress import APPENDIX_COST, section_costs
+
+    estimates = section_costs(resolved)
+    costs = [estimates.get(entry.key, 1.0) for entry in plan]
+    total = sum(costs) + APPENDIX_COST
     ctx = StudyContext(recipe=resolved, quick=quick, seed=seed)
     sections: list[Section] = []
     for i, entry in enumerate(plan):
-        note(f"({entry.letter}) {entry.key}", i, total)
+        label, before = f"({entry.letter}) {entry.key}", sum(costs[:i])
+        note(label, before, total)
+
+        def within(fraction: float, label=label, before=before, cost=costs[i]) -> None:
+            note(label, before + fraction * cost, total)
+
+        ctx = dataclasses.replace(ctx, on_progress=within)
         t = time.perf_counter()
         try:
             out = entry.builder(ctx)
@@ -185,7 +199,7 @@ def build_study(
             evidence=ctx.evidence + tuple(out.evidence),
         )
         run.timings.append((f"({entry.letter}) {entry.title}", "included", time.perf_counter() - t))
-    note("appendix", len(plan), total)
+    note("appendix", sum(costs), total)
     appendix = _appendix(recipe, resolved, ctx, plan, run)
     note("done", total, total)
     meta = (

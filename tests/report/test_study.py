@@ -160,11 +160,17 @@ def test_build_study_validates_arguments():
 
 
 def test_progress_reports_each_section():
-    """progress(label, done, total) is called before each section and once at the end."""
+    """progress(label, done, total) is called before each section and once at the end, done rising to total."""
+    from stability.report._progress import APPENDIX_COST, section_costs
+
     calls = []
-    build_study(_only("derivation", "segmentation"), quick=True, progress=lambda *a: calls.append(a))
+    recipe = _only("derivation", "segmentation")
+    build_study(recipe, quick=True, progress=lambda *a: calls.append(a))
     assert [c[0] for c in calls] == ["(a) derivation", "(b) segmentation", "appendix", "done"]
-    assert calls[-1][1] == calls[-1][2] == 3
+    costs = section_costs(recipe.resolved(quick=True))
+    total = costs["derivation"] + costs["segmentation"] + APPENDIX_COST  # estimated costs, not section counts
+    assert calls[-1][1] == calls[-1][2] == pytest.approx(total)
+    assert [c[1] for c in calls] == pytest.approx([0.0, costs["derivation"], total - APPENDIX_COST, total])
 
 
 def test_builder_must_return_section_output(monkeypatch):

@@ -218,11 +218,12 @@ def build_spectra_section(ctx: "StudyContext") -> "SectionOutput":
     taus = [t for t in recipe.strategies.taus if 1 <= t < m.T]
     tau = taus[len(taus) // 2] if taus else max(1, m.T // 4)
     settings = SETTINGS[ctx.quick]
-    results = [
-        analyse(r, inputs, exponents=recipe.spectra.exponents, tau=tau, settings=settings,
-                rngs=lambda j, i=i: _rng(ctx, i, j))
-        for i, r in enumerate(regimes(ctx))
-    ]
+    problems = regimes(ctx)
+    results = []
+    for i, r in enumerate(problems):
+        results.append(analyse(r, inputs, exponents=recipe.spectra.exponents, tau=tau, settings=settings,
+                               rngs=lambda j, i=i: _rng(ctx, i, j)))
+        ctx.progress((i + 1) / len(problems))  # the report's bar moves per problem
 
     several = len({r.regime.cell for r in results}) > 1
 

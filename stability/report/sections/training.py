@@ -126,6 +126,7 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     if spec.taus:
         config = config.replace(taus=tuple(t for t in spec.taus if t < config.seq_len))
     result = run_experiment(config)
+    ctx.progress(0.9)  # the influence-balancing task below is about a tenth of the section (report/_progress.py)
     summary = result.summary()
     verdict = result.verdict()
     c = config

@@ -1,0 +1,100 @@
+"""Cost-weighted progress of `stability report`: estimated section costs, so the bar means time.
+
+A bar that counts sections equally sits for minutes on the training section
+and then jumps; its ETA is useless. Here every section and rendering step
+gets an *estimated cost* from the recipe's sizes (in reference seconds: the
+constants are fitted to wall times of the default and ``--quick`` recipes on
+a 2-core machine, see `SECTION_MODELS`), the bar advances by cost, and long
+sections report progress inside themselves through ``ctx.progress(fraction)``
+(`StudyContext.progress`).  Only the *ratios* of the estimates matter for the
+ETA: a progress bar that divides the cost still to go by the rate observed so
+far (``tqdm`` with ``smoothing=0``) is right when the estimates are
+proportional to the true times, whatever the machine's speed.
+
+Examples
+--------
+>>> from stability.recipes import default_recipe
+>>> costs = section_costs(default_recipe().resolved(quick=False))
+>>> costs["training"] > costs["strategies"] > costs["segmentation"]
+True
+>>> quick = section_costs(default_recipe().resolved(quick=True))
+>>> quick["training"] < costs["training"]
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..recipes import Recipe
+
+__all__ = ["section_costs", "render_costs", "CELL_FACTOR", "APPENDIX_COST"]
+
+#: Relative cost of one step of each cell kind against the tanh cell (gates: 3 or 4 matrix products).
+CELL_FACTOR = {"tanh": 1.0, "linear": 0.8, "relu": 1.0, "gru": 3.0, "lstm": 4.0}
+#: The appendix (tables of seeds, parameters, versions): a constant.
+APPENDIX_COST = 0.05
+
+
+def _cells(recipe: "Recipe") -> float:
+    cells = tuple(recipe.model.cells) or ("tanh",)
+    return sum(CELL_FACTOR.get(c, 2.0) for c in cells) / len(cells)
+
+
+def _problems(recipe: "Recipe") -> int:
+    return max(1, len(tuple(recipe.model.cells)) * len(tuple(recipe.model.gains)))
+
+
+def _training(recipe: "Recipe") -> float:
+    """Seeds × strategies × updates × window × batch × n² × cell factor, plus the influence task."""
+    spec = recipe.training
+    try:
+        from ..experiments import TrainingConfig, experiment_strategies
+
+        config = TrainingConfig.preset(spec.preset).replace(seeds=tuple(range(max(1, spec.seeds))), cell=spec.cell)
+        if spec.taus:
+            config = config.replace(taus=tuple(t for t in spec.taus if t < config.seq_len))
+        strategies = len(experiment_strategies(config))
+        work = (spec.seeds * strategies * config.steps * config.seq_len * config.batch * config.hidden**2
+                * CELL_FACTOR.get(spec.cell, 2.0))
+    except Exception:  # the training layer is absent or the preset unknown: a middling guess
+        work = 1e10
+    influence = 1.0 + 0.002 * spec.influence_windows * max(1, len(spec.influence_taus))
+    return influence + 3e-9 * work
+
+
+def section_costs(recipe: "Recipe") -> dict[str, float]:
+    """Estimated cost (reference seconds) of every section of the resolved *recipe*.
+
+    The models (a constant plus a term in the sizes that drive the work) were
+    fitted to wall times of the default and the ``--quick`` recipes; each is
+    within a factor of two of both.
+    """
+    m = recipe.model
+    P = _problems(recipe)
+    cf = _cells(recipe)
+    n, T = m.hidden, m.T
+    st = recipe.strategies
+    return {
+        "derivation": 1.0 + 0.1 * recipe.derivation.bound,
+        "segmentation": 1.5 + recipe.segmentation.characters / 400,
+        "spectra": P * cf * (0.6 + 0.03 * recipe.spectra.steps * n / 1000),
+        "strategies": P * cf * (0.7 + 0.03 * T * n * n / 1e4 * (len(st.pis) + st.monte_carlo / 100)),
+        "training": _training(recipe),
+        "findings": 0.1,
+        "usermodel": 10.0 + 0.002 * T * n * n / 1e3,
+    }
+
+
+def render_costs(formats: Sequence[str], sections: int = 6) -> list[tuple[str, float]]:
+    """(label, estimated cost) of the rendering steps for *formats* ("html", "pdf", "json"), in order."""
+    html = "html" in formats or "pdf" in formats
+    steps = []
+    if html:
+        steps.append(("rendering HTML", 0.4 * sections))
+    if "pdf" in formats:
+        steps.append(("rendering PDF", 0.6 * sections))
+    steps.append(("writing files", 0.05))
+    return steps
