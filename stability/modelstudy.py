@@ -14,8 +14,11 @@ and computes, for that model along its real trajectories:
 * **truncation**: the exact relative bias ‖G_τ − G‖/‖G‖ of window truncation
   at each τ per window (deterministic: variance 0) with its t interval across
   windows and the expected backward cost; randomized truncation's exact bias,
-  variance and MSE (`stability.estimators.exact`) at the π that matter, when
-  the model is small enough for the exact moment recursion (stated otherwise);
+  variance and MSE (`stability.estimators.exact`) at the π that matter (a
+  grid plus π* and (1 + π*)/2), when the model is small enough for the exact
+  moment recursion (stated otherwise);
+* **π***: the variance threshold e^{L(2)} of randomized truncation
+  (`stability.spectra.variance_threshold`, jackknife interval over windows);
 * **recommended τ**: the smallest τ of the grid whose relative-bias interval
   lies below `bias_target` (validated by the exact bias, not by λ₁ alone), next
   to the τ λ₁ predicts with its measured bias;
@@ -132,6 +135,8 @@ class ModelStudy:
     clipping: Clipping
     timings: dict
     level: float
+    pi_star: object = None  # spectra.VarianceThreshold or None
+    pi_star_note: str = ""
 
     def summary(self) -> str:
         """Plain-text summary (what the CLI prints)."""
@@ -270,7 +275,7 @@ def study_model(
     quick: bool = False,
     exponents: int | None = None,
     taus: object = None,
-    pis: object = (0.25, 0.5, 0.75),
+    pis: object = None,
     thetas: object = None,
     bias_target: float = 0.1,
     max_lag: int | None = None,
@@ -294,9 +299,10 @@ def study_model(
         Top-k Lyapunov exponents (default `default_exponents`).
     taus : sequence of int, optional
         Truncation windows τ (default powers of two below T − 1 plus λ₁'s τ).
-    pis : sequence of float
+    pis : sequence of float, optional
         Keep probabilities of randomized truncation (exact statistics for
-        state sizes ≤ `RANDOMIZED_MAX_STATE`).
+        state sizes ≤ `RANDOMIZED_MAX_STATE`, on at most 4 windows when
+        `quick`); default 0.25, 0.5, 0.75, π* and (1 + π*)/2.
     thetas : sequence of float, optional
         Clipping thresholds (default: the 10/50/90 % quantiles of the norms).
     bias_target : float
@@ -432,6 +438,21 @@ def study_model(
     pt_bias = next((r.interval for r in truncation if predicted_tau is not None and r.tau == predicted_tau), None)
     timings["truncation"] = time.perf_counter() - t0
 
+    # --- the variance threshold π* = e^{L(2)} of randomized truncation (SPEC §7) along the same trajectories
+    t0 = time.perf_counter()
+    pi_star, pi_note = None, ""
+    try:
+        from .spectra import variance_threshold
+
+        pi_star = variance_threshold(cell, x, groups=W, rng=spec_rng)
+    except (InputValueError, ValueError) as exc:  # too short a window for the lags of the estimate
+        pi_note = f"not estimated: {exc}"
+    timings["pi_star"] = time.perf_counter() - t0
+    if pis is None:
+        pis = (0.25, 0.5, 0.75)
+        if pi_star is not None and 0 < pi_star.pi_star < 1:
+            pis = tuple(sorted({*pis, round(float(pi_star.pi_star), 3), round(float(0.5 * (1 + pi_star.pi_star)), 3)}))
+
     # --- randomized truncation (exact moments) when small enough
     t0 = time.perf_counter()
     randomized, note = [], ""
@@ -441,7 +462,7 @@ def study_model(
     else:
         for pi in pis:
             stats = [exact(tape, Randomized(float(pi)), trace="hutchinson", probes=RANDOMIZED_PROBES, rng=boot_rng,
-                           max_memory=max_memory) for tape in tapes]
+                           max_memory=max_memory) for tape in tapes[: 4 if quick else W]]
             rb, rv, rm = [], [], []
             for s in stats:
                 g2 = sum(float(np.sum(np.abs(s.per_parameter[n].gradient) ** 2)) for n in names if n in s.per_parameter)
@@ -473,6 +494,7 @@ def study_model(
         profile_error=profile_error, truncation=tuple(truncation), randomized=tuple(randomized),
         randomized_note=note, bias_target=float(bias_target), recommended_tau=recommended,
         predicted_tau=predicted_tau, predicted_tau_bias=pt_bias, clipping=clip, timings=timings, level=float(level),
+        pi_star=pi_star, pi_star_note=pi_note,
     )
 
 

@@ -52,6 +52,8 @@ def test_lambda1_matches_the_linearised_closed_form():
     assert s.lambda1.low - 1e-6 <= math.log(0.5) <= s.lambda1.high + 1e-6
     assert abs(s.lambda1.estimate - math.log(0.5)) < 1e-6
     assert s.regime == "contracting"
+    # constant Jacobians: L(2) = 2 ln ρ, so the variance threshold π* = e^{L(2)} = 0.25 (SPEC §7)
+    assert s.pi_star is not None and abs(s.pi_star.pi_star - 0.25) < 1e-6
     # ... and expanding for a relu cell whose active direction grows by 1.2 per step
     relu = ReluRNN({"W": np.diag([1.2, 0.3, 0.3]), "U": np.eye(3), "b": np.array([1.0, -1.0, -1.0])})
     s2 = study_model(_model(relu, embedding=emb), _tokens(), length=100, count=4, quick=True, pis=())

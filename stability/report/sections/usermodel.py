@@ -121,6 +121,15 @@ def usermodel_section(study: Any) -> tuple[Section, tuple[str, ...]]:
         ))
     else:
         blocks.append(Paragraph(f"Randomized truncation: {study.randomized_note}."))
+    ps = study.pi_star
+    if ps is not None:
+        blocks.append(Paragraph(
+            f"Variance threshold of randomized truncation: $\\pi^* = e^{{L(2)}}$ = {ps.pi_star:.3g}, {pct} interval "
+            f"[{ps.pi_star_low:.3g}, {ps.pi_star_high:.3g}] (jackknife over {ps.groups} groups of windows); a constant "
+            f"keep probability below π* gives a variance that grows exponentially with the sequence length."
+        ))
+    else:
+        blocks.append(Paragraph(f"Variance threshold π*: {study.pi_star_note}."))
     rec = study.recommended_tau
     pt = study.predicted_tau
     pt_txt = "none (λ₁ near the edge)" if pt is None else str(pt)
