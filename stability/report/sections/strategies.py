@@ -385,7 +385,7 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
     taus = tuple(sorted(t for t in spec.taus if t <= T))
     matched = [t for t in taus if 2 <= t < T]
     tau_mid = matched[len(matched) // 2] if matched else None
-    sgd_taus = tuple(matched[len(matched) // 2 - 1 : len(matched) // 2 + 1]) if len(matched) >= 2 else tuple(matched)
+    sgd_taus = tuple(matched[1:4]) if len(matched) >= 4 else tuple(matched)  # e.g. 4, 8, 16
     steps = recipe.spectra.steps
     results = []
     problems = regimes(ctx)
