@@ -20,7 +20,10 @@ Records are plain dicts in ``monitor.records`` (``monitor.arrays()`` gives one
 NumPy array per key).  The cost is one analysis per ``every`` updates; its
 time is in each record and `Monitor.overhead` reports the fraction of the
 wall time between the first and the last update spent in the monitor
-(measured in ``benchmarks/bench_monitor.py``).
+(measured in ``benchmarks/bench_monitor.py``).  With ``max_overhead=f`` a due
+analysis is postponed while the monitor has already used more than the
+fraction f of the wall time since the first update, which bounds the overhead
+by f plus one analysis.
 
 Examples
 --------
@@ -118,13 +121,16 @@ class Monitor:
         Read from an ``nn.RNN``; ignored otherwise.
     rnn, embedding, head : torch.nn.Module, optional
         The parts, when they cannot be found unambiguously.
+    max_overhead : float, optional
+        Postpone a due analysis while the time spent analysing exceeds this
+        fraction of the wall time since the first update (None: never).
     rng : int
         Seed; record i uses ``SeedSequence(rng, spawn_key=(update,))``.
     """
 
     def __init__(self, model, *, every: int = 100, tau: int = 35, window: int | None = None, windows: int = 4,
                  clip: float | None = None, exponents: int = 1, bias_target: float = 0.1, batch_first: bool = False,
-                 rnn=None, embedding=None, head=None, rng: int = 0):
+                 max_overhead: float | None = None, rnn=None, embedding=None, head=None, rng: int = 0):
         torch = _torch()
         if not isinstance(model, torch.nn.Module):
             raise InputTypeError(f"`model` must be a torch.nn.Module; got {describe(model)}.")
@@ -140,6 +146,11 @@ class Monitor:
         self.bias_target = float(bias_target)
         self.batch_first = bool(batch_first)
         self.seed = as_int("rng", rng, minimum=0)
+        if max_overhead is not None and (isinstance(max_overhead, bool) or not isinstance(max_overhead, (int, float))
+                                         or not 0 < max_overhead < 1):
+            raise InputValueError(f"`max_overhead` must be in (0, 1) or None; got {describe(max_overhead)}.")
+        self.max_overhead = None if max_overhead is None else float(max_overhead)
+        self._due = False
         self.rnn, self.embedding, self.head = _parts(model, rnn, embedding, head)
         if self.head is None:
             raise InputValueError("`model` has no nn.Linear head: the loss (and every gradient) needs a readout; pass `head=`.")
@@ -235,8 +246,13 @@ class Monitor:
         self._last = now
         self.updates += 1
         self._remember(inputs, targets)
-        if (self.updates - 1) % self.every:
+        if (self.updates - 1) % self.every == 0:
+            self._due = True
+        if not self._due:
             return None
+        if self.max_overhead is not None and self._spent > self.max_overhead * (now - self._first):
+            return None  # over the time budget: analyse at a later update
+        self._due = False
         from .modelstudy import snapshot_record
 
         t0 = time.perf_counter()

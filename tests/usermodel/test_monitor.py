@@ -100,3 +100,24 @@ def test_the_worked_example_runs(tmp_path, capsys):
     assert all(r["tau_relative_bias"] > 0 for r in records[1:])  # windows of 4τ: cutting every τ has a cost
     assert (tmp_path / "report.html").exists()
     assert "Your model on your data" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_max_overhead_bounds_the_time_spent():
+    """With max_overhead a due analysis waits until the monitor is under its share of the wall time."""
+    import time
+
+    from stability.torch import Monitor
+
+    torch.manual_seed(1)
+    net = Net(layers=1)
+    mon = Monitor(net, every=1, tau=4, window=16, windows=2, max_overhead=0.3)
+    stream = torch.randint(0, 7, (400, 2))
+    cost = 0.0
+    for step in range(40):
+        before = mon._spent
+        if mon.update(stream[8 * step : 8 * step + 8], stream[8 * step + 1 : 8 * step + 9]) is not None:
+            cost = mon._spent - before  # the latest analysis
+        time.sleep(0.005)  # the "training step"
+    assert 1 <= len(mon.records) < 40  # every=1 alone would analyse all 40 updates
+    # each analysis starts under the budget, so the fraction exceeds it by at most the latest analysis
+    assert mon.overhead() <= 0.3 + cost / (mon._last - mon._first) + 1e-9
