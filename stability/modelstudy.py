@@ -54,6 +54,8 @@ __all__ = ["ModelStudy", "TruncationRow", "RandomizedRow", "Clipping", "LagProfi
 
 #: exact randomized-truncation statistics are computed up to this state size
 RANDOMIZED_MAX_STATE = 64
+#: bytes of working set independent of the sizes (chunk buffers, lazily imported modules), added to estimates
+FIXED_WORKING_SET = 64 * 2**20
 #: Hutchinson probes per parameter for the randomized variance (unbiased; its s.e. is reported)
 RANDOMIZED_PROBES = 4
 
@@ -172,7 +174,9 @@ def default_exponents(state_size: int, quick: bool) -> int:
 
 
 def study_bytes(model: LoadedModel, length: int, count: int, k: int) -> int:
-    """Estimated peak bytes of `study_model`: the tapes of all windows and the gradient arrays."""
+    """Estimated peak bytes of `study_model`: the tapes of all windows, the gradient arrays, the
+    spectra's Jacobians, twice over for temporaries, plus `FIXED_WORKING_SET` (checked against
+    tracemalloc peaks in the tests)."""
     cell = model.cell
     d, m = cell.state_size, cell.input_size
     q = model.readout["V"].shape[0] if model.readout is not None else 1
@@ -180,7 +184,7 @@ def study_bytes(model: LoadedModel, length: int, count: int, k: int) -> int:
     tapes = count * (length + 1) * per_step
     grads = (count + 8) * (cell.num_params + q * (cell.hidden_size + 1))  # one gradient per window + working set
     spectra = count * (d * d + 2 * d * k)  # one materialised Jacobian per sequence + the frame
-    return int(8 * (tapes + grads + spectra) * 2)
+    return int(8 * (tapes + grads + spectra) * 2) + FIXED_WORKING_SET
 
 
 def _names(model: LoadedModel) -> tuple[str, ...]:

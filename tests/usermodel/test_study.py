@@ -132,3 +132,26 @@ def test_snapshot_record_against_per_window_gradients():
     assert rec["clip_fraction"] == np.mean(norms > 0.05)
     assert rec["loss"] == pytest.approx(np.mean([gradients.loss(p) for p in probs]), rel=1e-12)
     assert rec["tau_relative_bias"] > 0
+
+
+@pytest.mark.parametrize("n", [8, 48])
+def test_memory_estimate_bounds_the_traced_peak(n):
+    """study_bytes is an upper bound of the peak of traced (NumPy) allocations of the study."""
+    import tracemalloc
+
+    from stability.cells import LSTM, Stacked
+    from stability.modelstudy import study_bytes
+
+    cell = Stacked([LSTM.random(n, 6, rng=0), LSTM.random(n, n, rng=1)])
+    rng = np.random.default_rng(0)
+    model = LoadedModel(cell, {"V": rng.normal(size=(5, n)), "c": np.zeros(5)}, rng.normal(size=(5, 6)), None,
+                        "lstm", 2, {}, frozenset())
+    data = SequenceData("tokens", rng.integers(0, 5, size=(2000, 1)), None, None, None, 5, "x")
+    study_model(model, data, length=96, count=3, quick=True, pis=())  # warm: lazy imports outside the trace
+    tracemalloc.start()
+    try:
+        study_model(model, data, length=96, count=3, quick=True, pis=())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= study_bytes(model, 96, 3, 8)
