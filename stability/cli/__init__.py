@@ -243,7 +243,27 @@ def _version() -> str:
 
 
 def _run_budgeted(commands, args) -> int:
-    """Run the command inside the --max-memory budget, if one was given."""
+    """Run the command inside the --max-memory budget, if one was given.
+
+    Warnings (e.g. a flagged ±inf) are held and printed as one line each
+    after a successful run; when the command fails, its one error line says
+    enough and they are dropped.
+    """
+    import warnings
+
+    held: list[str] = []
+    previous = warnings.showwarning
+    warnings.showwarning = lambda message, *rest, **kw: held.append(_one_line(str(message)))
+    try:
+        status = _run_in_budget(commands, args)
+    finally:
+        warnings.showwarning = previous
+    for text in dict.fromkeys(held):
+        print(f"{PROG}: warning: {text}", file=sys.stderr)
+    return status
+
+
+def _run_in_budget(commands, args) -> int:
     size = getattr(args, "max_memory", None)
     if size is None:
         return commands.run(args)

@@ -150,3 +150,8 @@ def test_product_spectrum_is_scale_safe(scale):
         np.testing.assert_allclose(ps.log_singular_values[k - 1], k * ref, rtol=1e-13)
     lam = lyapunov_spectrum(np.broadcast_to(J[0], (400, 4, 4)), warmup=0)
     np.testing.assert_allclose(lam.exponents, ref, rtol=0, atol=0.02)  # random initial frame: O(1/T) transient
+
+
+def test_cli_exploding_cell_exit_2_one_line():
+    """The flagged forward warning is dropped when the command fails: exactly one error line."""
+    assert_usage_error(run_cli("compare", "--cell", "linear", "--gain", "50", "--T", "200"), "non-finite", "t = ")
