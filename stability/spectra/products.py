@@ -39,6 +39,7 @@ import dataclasses
 
 import numpy as np
 
+from .._budget import check_memory
 from .._validate import as_int, describe
 from ..cells.base import readonly
 from ..errors import InputValueError
@@ -218,6 +219,7 @@ def product_spectrum(
     eigenvalues: bool = False,
     steps: int | None = None,
     initial_state: object = None,
+    max_memory: object = None,
 ) -> ProductSpectrum:
     """Per-lag singular values of ``P_k = c_{i+k} ⋯ c_{i+1}``, k = 1..K, in log space.
 
@@ -240,6 +242,10 @@ def product_spectrum(
     eigenvalues : bool
         Also return ``ln |μ_j(P_k)|`` (see the module docstring for what they
         mean and how far they are resolved).
+    max_memory : int or str, optional
+        Memory budget for the (K, d) results (bytes or e.g. ``"2G"``;
+        `ResourceError` above it, checked first).  Default: half the
+        available memory (`stability._budget`).
 
     Returns
     -------
@@ -277,6 +283,8 @@ def product_spectrum(
     sequence = as_int("sequence", sequence, minimum=0, maximum=source.B - 1)
     if not isinstance(eigenvalues, (bool, np.bool_)):
         raise InputValueError(f"`eigenvalues` must be a bool; got {describe(eigenvalues)}.")
+    check_memory(f"product_spectrum(K={K} lags, d={d})",  # the (K, d) results, U, E and the Jacobi work arrays
+                 8 * (K * d * (2 if eigenvalues else 1) + 8 * d * d), max_memory=max_memory)
     schedule = _round_robin(d)
     tol = 4.0 * _EPS * d
     U = np.eye(d)

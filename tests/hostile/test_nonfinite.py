@@ -155,3 +155,11 @@ def test_product_spectrum_is_scale_safe(scale):
 def test_cli_exploding_cell_exit_2_one_line():
     """The flagged forward warning is dropped when the command fails: exactly one error line."""
     assert_usage_error(run_cli("compare", "--cell", "linear", "--gain", "50", "--T", "200"), "non-finite", "t = ")
+
+
+def test_product_spectrum_refuses_oversized_results_up_front():
+    from stability.errors import ResourceError
+
+    J = lambda t: np.eye(64)  # noqa: E731 - a callable source: nothing is allocated by the caller
+    with pytest.raises(ResourceError, match=r"product_spectrum\(K=100000000 lags, d=64\)"):
+        product_spectrum(J, steps=10**8, max_memory="1G")
