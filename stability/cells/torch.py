@@ -19,11 +19,11 @@ the ``safetensors`` package), ``.npz`` (``allow_pickle=False``).  Keys are
 PyTorch's (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``,
 …, optionally under one module prefix such as ``rnn.``) or the package's own
 (``W``, ``U``, ``b`` for an Elman cell; ``weight_ih``, ``weight_hh``,
-``bias_ih``, ``bias_hh`` for a gated one).  An ``nn.Linear`` head
+``bias_ih``, ``bias_hh`` for a gated one); ``.npz`` members must be float32/float64.  An ``nn.Linear`` head
 (``<name>.weight`` of shape (q, n) and ``<name>.bias``; or ``V``, ``c``) is read
 as the readout, an ``nn.Embedding`` (a key with ``emb`` or ``encoder`` in its
-name, shape (vocabulary, m)) as the input embedding, and a string array or list
-``vocab`` as the vocabulary.  Any other key is refused, by name.
+name, shape (vocabulary, m)) as the input embedding, and a list of strings
+``vocab`` (in a ``.pt`` checkpoint dict) as the vocabulary.  Any other key is refused, by name.
 """
 
 from __future__ import annotations
@@ -397,15 +397,11 @@ def _from_torch_file(path: str) -> dict[str, np.ndarray]:
 
 
 def _from_npz(path: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except ValueError as exc:  # pickled object arrays, or not an npz archive
-        raise InputValueError(f"`path` {path!r} cannot be loaded without pickle: {str(exc).splitlines()[0]}") from None
-    except OSError:
-        raise
-    except Exception as exc:  # zipfile.BadZipFile and friends
-        raise InputValueError(f"`path` {path!r} is not a readable .npz archive ({type(exc).__name__}).") from None
+    """Float arrays of an ``.npz`` archive through the bounded reader `stability._files.load_npz`
+    (every member's header checked before inflating; no pickle; within the memory budget)."""
+    from .._files import load_npz
+
+    return load_npz(path, name="path")
 
 
 def _from_safetensors(path: str) -> dict[str, np.ndarray]:
