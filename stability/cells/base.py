@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import numpy as np
 
+from .._budget import check_memory
 from .._validate import as_float_array, as_int, as_rng, check_shape, describe
 from ..errors import InputTypeError, InputValueError, ShapeError
 
@@ -223,6 +225,9 @@ class Cell(abc.ABC):
         if not np.isfinite(gain) or gain < 0:
             raise InputValueError(f"`gain` must be a finite non-negative number; got {gain!r}.")
         gen = as_rng("rng", rng)
+        words = sum(math.prod(shape) for shape in cls.param_shapes(hidden, inputs).values())
+        check_memory(f"{cls.__name__}.random(hidden={hidden}, inputs={inputs})",  # weights + one draw buffer
+                     2 * np.dtype(dtype).itemsize * words)
         return cls(cls._random_params(hidden, inputs, float(gain), gen, np.dtype(dtype)))
 
     @classmethod

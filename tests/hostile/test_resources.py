@@ -175,3 +175,12 @@ def test_monte_carlo_draw_count_is_budgeted():
     _, peak = _peak_traced(lambda: monte_carlo(tape, Randomized(0.5), 20000, rng=0, max_memory="1G"))
     with pytest.raises(ResourceError):  # and the estimate is an upper bound of what a run allocates
         monte_carlo(tape, Randomized(0.5), 20000, rng=0, max_memory=peak)
+
+
+@pytest.mark.parametrize("kind", ["tanh", "gru", "lstm", "linear"])
+def test_random_cells_are_budgeted(kind):
+    from stability.cells import GRU, LinearCell
+
+    cls = {"tanh": TanhRNN, "gru": GRU, "lstm": LSTM, "linear": LinearCell}[kind]
+    with pytest.raises(ResourceError, match=rf"{cls.__name__}\.random\(hidden=100000000, inputs=8\)"):
+        cls.random(10**8, 8, rng=0)
