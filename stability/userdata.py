@@ -164,6 +164,9 @@ def load_data(path, *, vocab: tuple | None = None, tokenizer: str = "char") -> S
     if not os.path.isfile(path):
         raise InputValueError(f"`path` {path!r} is not a file.")
     low = path.lower()
+    from ._budget import check_memory
+
+    check_memory(f"`data` {path!r} ({os.path.getsize(path)} bytes, read whole)", 4 * os.path.getsize(path))
     if low.endswith(".npy") or low.endswith(".npz"):
         try:
             loaded = np.load(path, allow_pickle=False)

@@ -460,6 +460,10 @@ def load_state_dict(path, *, nonlinearity: str = "tanh", dtype=np.float64) -> Lo
     if not os.path.isfile(path):
         raise InputValueError(f"`path` {path!r} is not a file.")
     low = path.lower()
+    if not low.endswith(".npz"):  # the .npz reader checks its members itself
+        from .._budget import check_memory
+
+        check_memory(f"`path` {path!r} ({os.path.getsize(path)} bytes)", 2 * os.path.getsize(path))
     if low.endswith((".pt", ".pth")):
         arrays = _from_torch_file(path)
     elif low.endswith(".npz"):

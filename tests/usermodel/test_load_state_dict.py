@@ -177,3 +177,18 @@ def test_bad_paths(tmp_path):
     (tmp_path / "broken.npz").write_bytes(b"PK not a zip")
     with pytest.raises(InputValueError, match=r"npz"):
         load_state_dict(tmp_path / "broken.npz")
+
+
+def test_files_over_the_memory_budget_are_refused_before_reading(tmp_path):
+    from stability._budget import memory_budget
+    from stability.errors import ResourceError
+    from stability.userdata import load_data
+
+    torch.save(Model().state_dict(), tmp_path / "m.pt")
+    (tmp_path / "t.txt").write_text("abc " * 1000, encoding="utf-8")
+    with memory_budget(1024, label="test"):
+        with pytest.raises(ResourceError, match=r"m.pt"):
+            load_state_dict(tmp_path / "m.pt")
+        with pytest.raises(ResourceError, match=r"t.txt"):
+            load_data(tmp_path / "t.txt")
+    assert load_state_dict(tmp_path / "m.pt").num_layers == 2  # control: within the default budget

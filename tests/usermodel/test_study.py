@@ -155,3 +155,16 @@ def test_memory_estimate_bounds_the_traced_peak(n):
     finally:
         tracemalloc.stop()
     assert peak <= study_bytes(model, 96, 3, 8)
+
+
+def test_text_with_words_and_with_a_stored_vocabulary(tmp_path):
+    """Word tokens; a stored vocabulary of raw characters (no preprocessing); unknown tokens map to <unk>."""
+    (tmp_path / "w.txt").write_text("The cat. The dog!", encoding="utf-8")
+    d = load_data(tmp_path / "w.txt", tokenizer="word")
+    assert d.vocab == ("<unk>", "cat", "dog", "the") and d.ids[:, 0].tolist() == [3, 1, 3, 2]
+    ids, vocab = encode_text("Ab!", vocab=("A", "b", "!"))  # uppercase and punctuation: the raw characters
+    assert ids.tolist() == [0, 1, 2]
+    ids, _ = encode_text("abz", vocab=(" ", "<unk>", "a", "b"))
+    assert ids.tolist() == [2, 3, 1]
+    with pytest.raises(InputValueError, match=r"`tokenizer` must be 'char' or 'word'"):
+        encode_text("x", tokenizer="bpe")
