@@ -94,7 +94,7 @@ def _ref_log_dtanh(mpmath, z: float) -> float:
 
 
 def test_log_dtanh_matches_the_direct_formula_and_high_precision():
-    mpmath = pytest.importorskip("mpmath")
+    import mpmath  # a dependency of SymPy: always installed
     z = np.array([0.0, 1e-8, 0.3, -2.0, 10.0, 18.0, -25.0, 400.0, 1e6, -1e300])
     got = _source.log_dtanh(z)
     small = np.abs(z) < 3  # where 1 − tanh² keeps full relative accuracy
@@ -105,7 +105,7 @@ def test_log_dtanh_matches_the_direct_formula_and_high_precision():
 
 def test_saturated_one_unit_tanh_top_exponent_matches_closed_form():
     """hidden = 1: c_t = w (1 − tanh² z_t), so λ₁ = ln|w| + mean_t ln(1 − tanh² z_t) exactly."""
-    mpmath = pytest.importorskip("mpmath")
+    import mpmath  # a dependency of SymPy: always installed
     w, u, T = 1e6, 0.7, 400
     cell = TanhRNN({"W": np.array([[w]]), "U": np.array([[u]]), "b": np.array([0.0])})
     x = np.random.default_rng(0).normal(size=(T, 1))

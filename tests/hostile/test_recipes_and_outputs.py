@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -55,15 +54,6 @@ def test_cli_empty_out_is_refused(tmp_path):
     assert listing(tmp_path) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only directory")
-def test_cli_unwritable_out_is_refused_before_computing_as_user(tmp_path):  # pragma: no cover - CI runs as root
-    out = tmp_path / "ro"
-    out.mkdir(mode=0o500)
-    t0 = time.monotonic()
-    assert_usage_error(run_cli("report", "--out", str(out), "--format", "json"), "not writable")
-    assert time.monotonic() - t0 < 20
-
-
 def test_cli_unwritable_out_is_refused_before_computing(tmp_path):
     """A path under a regular file can never be created, even by root: refused in seconds, not after the study."""
     blocker = tmp_path / "file"
@@ -75,8 +65,7 @@ def test_cli_unwritable_out_is_refused_before_computing(tmp_path):
 
 
 def test_cli_out_on_read_only_filesystem_is_refused(tmp_path):
-    if not os.path.isdir("/proc/self") or os.access("/proc/self/fd", os.W_OK) and os.geteuid() != 0:
-        pytest.skip("needs /proc")
+    """/proc refuses new files even to root: the probe write catches what os.access would not."""
     assert_usage_error(run_cli("report", "--out", "/proc/self/stability-report", "--format", "json"))
 
 
