@@ -105,7 +105,10 @@ def _directory_lock(directory: Path) -> Iterator[None]:
         return
     fd = os.open(directory, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a filesystem without flock (some network mounts): write unlocked
+            pass
         yield
     finally:
         os.close(fd)  # closing releases the lock
