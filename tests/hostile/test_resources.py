@@ -184,3 +184,43 @@ def test_random_cells_are_budgeted(kind):
     cls = {"tanh": TanhRNN, "gru": GRU, "lstm": LSTM, "linear": LinearCell}[kind]
     with pytest.raises(ResourceError, match=rf"{cls.__name__}\.random\(hidden=100000000, inputs=8\)"):
         cls.random(10**8, 8, rng=0)
+
+
+# ---------------------------------------------------------------------------- properties
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_sizes = st.fixed_dictionaries({
+    "hidden": st.integers(1, 10**9), "inputs": st.integers(1, 10**6), "T": st.integers(1, 10**13),
+    "batch": st.integers(1, 10**4), "outputs": st.integers(1, 10**4),
+})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["tanh", "gru", "lstm", "linear"]), _sizes, st.sampled_from(["hidden", "inputs", "T", "batch"]),
+       st.integers(1, 10**6))
+def test_budget_check_is_monotone_in_every_size(kind, sizes, axis, factor):
+    """If a problem fits the budget, every smaller one fits too (no size wraps around or is ignored)."""
+    bigger = dict(sizes, **{axis: sizes[axis] * factor})
+
+    def fits(s):
+        try:
+            _budget.check_problem_sizes(kind, max_memory="4G", **s)
+            return True
+        except ResourceError:
+            return False
+
+    assert fits(sizes) or not fits(bigger)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=12), st.integers(-5, 2**70), st.floats(), st.booleans(), st.none()))
+def test_parse_size_is_positive_or_a_typed_error(value):
+    from stability.errors import InputTypeError
+
+    try:
+        out = _budget.parse_size(value)
+    except (InputValueError, InputTypeError) as exc:
+        assert "max_memory" in str(exc)
+    else:
+        assert isinstance(out, int) and out > 0
