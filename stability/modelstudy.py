@@ -139,6 +139,7 @@ class ModelStudy:
     level: float
     pi_star: object = None  # spectra.VarianceThreshold or None
     pi_star_note: str = ""
+    overlapping: bool = False  # the windows share steps (too little data): intervals assume independence
 
     def summary(self) -> str:
         """Plain-text summary (what the CLI prints)."""
@@ -365,6 +366,8 @@ def study_model(
     W = len(problems)
     if W < 3:
         raise InputValueError(f"`data` gives only {W} distinct windows of {length} steps; at least 3 are needed.")
+    usable = data.steps - (1 if data.kind == "tokens" else 0)
+    overlap = W * length > usable * max(1, data.columns)  # windows share steps: they are not independent draws
     tapes = [gradients.forward(p) for p in problems]
     losses = np.array([t.loss for t in tapes])
     timings["forward"] = time.perf_counter() - t0
@@ -498,7 +501,7 @@ def study_model(
         profile_error=profile_error, truncation=tuple(truncation), randomized=tuple(randomized),
         randomized_note=note, bias_target=float(bias_target), recommended_tau=recommended,
         predicted_tau=predicted_tau, predicted_tau_bias=pt_bias, clipping=clip, timings=timings, level=float(level),
-        pi_star=pi_star, pi_star_note=pi_note,
+        pi_star=pi_star, pi_star_note=pi_note, overlapping=bool(overlap),
     )
 
 

@@ -656,6 +656,7 @@ def with_user_model(recipe: Recipe, weights: str, data: str, *, tokenizer: str =
         raise RecipeError("`weights` and `data` must both name files.")
     return _resolve_paths(
         dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, weights=weights),
-                            data=DataSpec(path=data, tokenizer=tokenizer)),
+                            data=DataSpec(path=data, tokenizer=tokenizer),
+                            subtitle=f"{os.path.basename(weights)} on {os.path.basename(data)}"[:500]),
         os.getcwd(),
     )

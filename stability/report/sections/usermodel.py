@@ -63,7 +63,9 @@ def usermodel_section(study: Any) -> tuple[Section, tuple[str, ...]]:
                      "Jacobian is block lower-triangular: layer $l$ feeds layer $l+1$ within the step."
                      if m.num_layers > 1 else "")),
         Paragraph(f"**Data.** `{study.data.source}`: {study.windows} windows of {study.length} steps "
-                  f"(evenly spaced, zero initial state); mean loss {study.losses.mean():.4g}."),
+                  f"(evenly spaced, zero initial state); mean loss {study.losses.mean():.4g}."
+                  + (" **The data is too short for disjoint windows: they overlap, so the intervals across "
+                     "windows, which treat them as independent, are too narrow.**" if study.overlapping else "")),
     ]
     sp = study.spectrum
     k = len(sp.exponents)
