@@ -10,6 +10,9 @@
 * ``recipes.md`` — the recipe schema, from the ``stability.recipes`` docstring,
   and the default recipe.
 * ``performance.md``, ``limitations.md`` — the README's sections (one source).
+
+Every page's maths is drawn as inline SVG at build time (`math_hook`; no MathJax,
+no network); a formula that cannot be drawn is a warning, so ``--strict`` fails.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import build_tutorials  # noqa: E402
+import math_hook  # noqa: E402
 
 
 def _cache_dir() -> Path:
@@ -206,3 +210,8 @@ def on_files(files, config):
     files.append(File.generated(config, "performance.md", content=readme_section("Performance", "Performance")))
     files.append(File.generated(config, "limitations.md", content=readme_section("Known limitations", "Limitations")))
     return files
+
+
+def on_page_content(html, page, config, files):
+    """Each page's formulas (arithmatex spans) as inline SVG drawn by ziamath (`math_hook`)."""
+    return math_hook.on_page_content(html, page, config, files)
