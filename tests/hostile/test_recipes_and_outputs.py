@@ -72,3 +72,22 @@ def test_cli_out_on_read_only_filesystem_is_refused(tmp_path):
 def test_derive_window_tau_larger_than_t_exit_2():
     assert_usage_error(run_cli("derive", "--form", "window", "--t", "3", "--tau", "10"), "--tau", "--t = 3")
     assert_usage_error(run_cli("derive", "--form", "chunked", "--t", "3", "--tau", "4"), "--tau")
+
+
+@pytest.mark.parametrize("kind", ["binary", "huge", "devzero", "directory", "bom-latin1"])
+def test_cli_hostile_recipe_files_exit_2(tmp_path, kind):
+    path = tmp_path / "r.toml"
+    if kind == "binary":
+        path.write_bytes(bytes(range(256)) * 4)
+    elif kind == "huge":
+        path.write_text("# " + "x" * 2_000_000 + "\n")
+    elif kind == "devzero":
+        path = "/dev/zero"
+    elif kind == "directory":
+        path = tmp_path
+    else:
+        path.write_bytes('title = "caf\xe9"\n'.encode("latin-1"))
+    t0 = time.monotonic()
+    assert_usage_error(run_cli("report", "--recipe", str(path), "--out", str(tmp_path / "out")), "recipe")
+    assert time.monotonic() - t0 < 30
+    assert not (tmp_path / "out").exists()
