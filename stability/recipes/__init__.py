@@ -101,12 +101,15 @@ key             type         meaning (range)
 ``[training]`` -- section (e), `stability.experiments`
 
 =====================  ===========  ===========================================
-``preset``             string       `TrainingConfig.preset`: ``"default"`` or
-                                    ``"quick"``
+``preset``             string       `TrainingConfig.preset`: ``"default"``,
+                                    ``"quick"`` or ``"d2l"``
 ``cell``               string       the language model's cell: ``"tanh"`` or
                                     ``"gru"``
 ``seeds``              int          training runs per strategy (1–10); their
                                     seeds are drawn from the study's seed
+``taus``               [int]        chunked truncation lengths compared with
+                                    full BPTT (values ≥ the preset's window
+                                    are dropped; 1–16 values)
 ``influence_taus``     [int]        truncation lengths of the influence-
                                     balancing task (1 ≤ τ ≤ 64; 1–16 values)
 ``influence_windows``  int          SGD updates of that task (10–5000)
@@ -167,7 +170,7 @@ SCHEMA_VERSION = 1
 #: Section keys in the order the study shows them (SPEC/issue 7 (a)–(f)).
 SECTIONS = ("derivation", "segmentation", "spectra", "strategies", "training", "findings")
 CELLS = ("tanh", "gru", "lstm", "linear")
-PRESETS = ("default", "quick")
+PRESETS = ("default", "quick", "d2l")
 
 
 class RecipeError(InputValueError):
@@ -233,6 +236,7 @@ _TABLES = {
         _Field("preset", "str", choices=PRESETS),
         _Field("cell", "str", choices=("tanh", "gru")),
         _Field("seeds", "int", low=1, high=10),
+        _Field("taus", "ints", low=1, high=100_000, max_items=16),
         _Field("influence_taus", "ints", low=1, high=64, max_items=16),
         _Field("influence_windows", "int", low=10, high=5000),
     ),
@@ -301,6 +305,7 @@ class TrainingSpec:
     preset: str
     cell: str
     seeds: int
+    taus: tuple[int, ...]
     influence_taus: tuple[int, ...]
     influence_windows: int
 
