@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch to the subcommand named by ``args.command`` (``--model/--data``: `stability.cli.usermodel`)."""
     from . import usermodel
 
-    if args.command in ("report", "spectrum", "compare") and usermodel.wants_user_model(args):
+    if args.command in ("report", "spectrum", "compare") and usermodel.wants_user_model(args) \
+            and args.command != "report":  # report: the recipe gains [model] weights and [data] path below
         return getattr(usermodel, args.command)(args)
     return {"report": report, "derive": derive, "spectrum": spectrum, "compare": compare}[args.command](args)
 
@@ -123,6 +124,10 @@ def report(args: argparse.Namespace) -> int:
 
         formats = parse_formats(args.formats)
         recipe = load_recipe(args.recipe) if args.recipe is not None else default_recipe()
+        if getattr(args, "model", None) is not None:  # --model FILE --data FILE (stability.cli.usermodel)
+            from .usermodel import user_recipe
+
+            recipe = user_recipe(recipe, args)
         out = _prepare_out(args.out)
     from ..report.output import save_report
     from ..report.study import build_study

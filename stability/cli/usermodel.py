@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_model_options", "wants_user_model", "report", "spectrum", "compare", "MODEL_HELP", "DATA_HELP"]
+__all__ = ["add_model_options", "wants_user_model", "user_recipe", "spectrum", "compare", "MODEL_HELP", "DATA_HELP"]
 
 MODEL_HELP = (
     "a trained model: a state_dict saved with torch.save (.pt/.pth, read with torch.load(weights_only=True) "
@@ -69,37 +69,16 @@ def _positive(name: str, value, default: int, minimum: int) -> int:
     return value
 
 
-def report(args: argparse.Namespace) -> int:
-    """``stability report --model FILE --data FILE``: the study of that model on that data."""
-    from .commands import _prepare_out, _Progress, bad_input
+def user_recipe(recipe, args: argparse.Namespace):
+    """*recipe* studying ``--model`` on ``--data`` (both files read once here, so a bad file fails fast, one line)."""
+    from ..cells import load_state_dict
+    from ..recipes import with_user_model
+    from ..userdata import load_data
 
-    with bad_input(validating=True):
-        from ..cells import load_state_dict
-        from ..recipes import default_recipe, load_recipe, with_user_model
-        from ..report.output import parse_formats
-        from ..userdata import load_data
-
-        formats = parse_formats(args.formats)
-        recipe = load_recipe(args.recipe) if args.recipe is not None else default_recipe()
-        recipe = with_user_model(recipe, args.model, args.data, tokenizer=args.tokenizer)
-        model = load_state_dict(recipe.model.weights, nonlinearity=args.nonlinearity)  # fail fast, one line
-        load_data(recipe.data.path, vocab=model.vocab, tokenizer=args.tokenizer)
-        out = _prepare_out(args.out)
-    from ..report.output import OUTPUT_NAMES, save_report
-    from ..report.study import build_study
-
-    render_steps = int("html" in formats or "pdf" in formats) + int("pdf" in formats) + 1
-    progress = _Progress(quiet=args.quiet, render_steps=render_steps)
-    try:
-        with bad_input(validating=False):
-            doc = build_study(recipe, quick=args.quick, seed=args.seed, progress=progress.study)
-            written = save_report(doc, out, formats=formats, progress=progress.render)
-    finally:
-        progress.close()
-    if not args.quiet:
-        for name in formats:
-            print(written[OUTPUT_NAMES[name]])
-    return 0
+    recipe = with_user_model(recipe, args.model, args.data, tokenizer=args.tokenizer, nonlinearity=args.nonlinearity)
+    model = load_state_dict(recipe.model.weights, nonlinearity=args.nonlinearity)
+    load_data(recipe.data.path, vocab=model.vocab, tokenizer=args.tokenizer)
+    return recipe
 
 
 def spectrum(args: argparse.Namespace) -> int:

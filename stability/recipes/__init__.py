@@ -49,6 +49,8 @@ key             type         meaning (range)
                              *that* data: the section "Your model on your data"
                              replaces the others.  Relative paths resolve
                              against the recipe's folder.
+``nonlinearity`` string      ``"tanh"`` (default) or ``"relu"``: the activation
+                             of ``nn.RNN`` weights (a state_dict omits it)
 ==============  ===========  ==================================================
 
 ``[data]`` -- the user's data for ``[model] weights`` (optional table)
@@ -128,7 +130,7 @@ Examples
 >>> parse_recipe('[model]\\nhiden = 16\\n')
 Traceback (most recent call last):
 ...
-stability.recipes.RecipeError: recipe '<string>': unknown key `model.hiden` (known keys of [model]: cells, hidden, inputs, gains, T, weights).
+stability.recipes.RecipeError: recipe '<string>': unknown key `model.hiden` (known keys of [model]: cells, hidden, inputs, gains, T, weights, nonlinearity).
 """
 
 from __future__ import annotations
@@ -208,6 +210,7 @@ _TABLES = {
         _Field("gains", "floats", low=0.0, low_open=True, high=100.0, max_items=12),
         _Field("T", "int", low=2, high=100_000),
         _Field("weights", "str", max_len=4096),
+        _Field("nonlinearity", "str", choices=("tanh", "relu")),
     ),
     "data": (
         _Field("path", "str", max_len=4096),
@@ -253,6 +256,7 @@ class ModelSpec:
     gains: tuple[float, ...]
     T: int
     weights: str = ""
+    nonlinearity: str = "tanh"
 
 
 @dataclass(frozen=True)
@@ -655,12 +659,13 @@ def _resolve_paths(recipe: Recipe, folder: str) -> Recipe:
     )
 
 
-def with_user_model(recipe: Recipe, weights: str, data: str, *, tokenizer: str = "char") -> Recipe:
+def with_user_model(recipe: Recipe, weights: str, data: str, *, tokenizer: str = "char",
+                    nonlinearity: str = "tanh") -> Recipe:
     """*recipe* studying the model in file *weights* on the data in file *data* (paths as given, made absolute)."""
     if not weights or not data:
         raise RecipeError("`weights` and `data` must both name files.")
     return _resolve_paths(
-        dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, weights=weights),
+        dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, weights=weights, nonlinearity=nonlinearity),
                             data=DataSpec(path=data, tokenizer=tokenizer),
                             subtitle=f"{os.path.basename(weights)} on {os.path.basename(data)}"[:500]),
         os.getcwd(),

@@ -126,3 +126,27 @@ def test_memory_budget_is_a_clear_refusal(capsys, files, tmp_path):
                     "needs an estimated")
     _one_line_error(capsys, ["spectrum", "--model", str(files / "model.pt"), "--data", str(files / "text.txt"),
                              "--max-memory", "1K"], "needs an estimated")
+
+
+def test_relu_rnn_through_the_cli_and_the_recipe(capsys, files, tmp_path):
+    """--nonlinearity relu reads nn.RNN weights as a ReluRNN, in spectrum and in the report's recipe."""
+    from stability.cli.usermodel import user_recipe
+    from stability.recipes import default_recipe
+
+    class Relu(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.rnn, self.fc = torch.nn.Embedding(28, 4), torch.nn.RNN(4, 6, nonlinearity="relu"), \
+                torch.nn.Linear(6, 28)
+
+    torch.manual_seed(2)
+    torch.save(Relu().state_dict(), tmp_path / "relu.pt")
+    argv = ["spectrum", "--model", str(tmp_path / "relu.pt"), "--data", str(files / "text.txt"), "--nonlinearity",
+            "relu", "--window", "64", "--windows", "3"]
+    assert main(argv) == 0
+    assert "ReluRNN(hidden=6" in capsys.readouterr().out
+    from stability.cli import build_parser
+
+    args = build_parser().parse_args(["report", *argv[1:7]])
+    recipe = user_recipe(default_recipe(), args)
+    assert recipe.model.nonlinearity == "relu" and recipe.model.weights == str(tmp_path / "relu.pt")

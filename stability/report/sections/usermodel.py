@@ -173,6 +173,7 @@ def build_usermodel_section(ctx: "StudyContext") -> "SectionOutput":
     if not weights or not data:
         raise SectionUnavailable("the recipe names no `[model] weights` and `[data] path`")
     study = run_user_study(weights, data, quick=ctx.quick, seed=ctx.seed,
-                           tokenizer=getattr(ctx.recipe.data, "tokenizer", "char"))
+                           tokenizer=getattr(ctx.recipe.data, "tokenizer", "char"),
+                           nonlinearity=getattr(ctx.recipe.model, "nonlinearity", "tanh"))
     section, summaries = usermodel_section(study)
     return SectionOutput(section=section, summaries=summaries)
