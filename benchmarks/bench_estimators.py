@@ -57,6 +57,14 @@ def run(n: int, T: int, *, quick: bool) -> None:
     st = exact(tape, strategy)
     print(f"  exact ({st.variance_method:10s})              {t_exact * 1e3:10.2f} ms   ({t_exact / t_back:.1f}× backward)"
           f"   variance={st.variance:.5g} ± {st.variance_se:.2g}")
+    # the O(T n³) floor of the second-moment recursion: T − 1 products c_tᵀ (C c_t) with n×n matrices
+    g = np.random.default_rng(2)
+    C = g.normal(size=(n, n))
+    C = C @ C.T
+    J = g.normal(size=(n, n))
+    t_floor = median_time(lambda: [J.T @ (C @ J) for _ in range(T - 1)], repeat=repeat)
+    print(f"  GEMM floor T·(Jᵀ(CJ)), n×n        {t_floor * 1e3:10.2f} ms   (exact is {t_exact / t_floor:.2f}× its floor;"
+          f" target ≤ 1.5×)")
     if n <= 64 and not quick:
         t_trace = once(lambda: exact(tape, strategy, trace="exact"))
         sx = exact(tape, strategy, trace="exact")
