@@ -553,9 +553,8 @@ def strategy_curves(
         ax.plot(xs[keep], ys[keep], color=style["color"], linestyle=style["linestyle"], marker=style["marker"],
                 markersize=3.2, label=text)
         _register(ax, xs[keep], ys[keep], name or "")
-        mc = mc_series.get(name)
-        if mc:
-            mcs = [m for m in mc if m is not None]
+        mcs = [m for m in (mc_series.get(name) or ()) if m is not None]
+        if mcs:  # a series whose every Monte Carlo point was withheld (e.g. π < π*) draws none
             mx = np.array([_x_of(s, x) for s in mcs])
             my, mse = (np.array(v) for v in zip(*(_y_of(s, y) for s in mcs)))
             ok = np.isfinite(my) & (my > 0)

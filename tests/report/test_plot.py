@@ -137,6 +137,9 @@ def test_strategy_curves_draw_exact_relative_bias_and_monte_carlo(problem):
     g2 = np.linalg.norm(G) ** 2
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [s.variance / g2 for s in ex], rtol=1e-12)
     assert any("Monte Carlo" in t for t in ax.get_legend_handles_labels()[1])
+    # every Monte Carlo point withheld (as the report does below π*): the exact curve alone, no error bars
+    ax = plot.strategy_curves(ex, x="pi", monte_carlo=[None, None], ax=_ax(), label="randomized")
+    assert len(ax.lines) == 1 and not any("Monte Carlo" in t for t in ax.get_legend_handles_labels()[1])
     ax = plot.strategy_curves(ex, x="cost", ax=_ax())
     np.testing.assert_allclose(ax.lines[0].get_xdata(), [s.cost.backward_steps for s in ex])
     assert ax.get_xscale() == "log"
