@@ -117,8 +117,6 @@ class Monitor:
         Relative bias accepted for the recommended τ.
     batch_first : bool
         Whether batches come as (B, T) / (B, T, m) instead of time-major.
-    nonlinearity : str, optional
-        Read from an ``nn.RNN``; ignored otherwise.
     rnn, embedding, head : torch.nn.Module, optional
         The parts, when they cannot be found unambiguously.
     max_overhead : float, optional
