@@ -18,9 +18,9 @@ from stability.cells.base import Trace
 from stability.cells.stacked import input_jacobian
 from stability.cells.torch import model_from_torch
 from stability.errors import InputTypeError, InputValueError
-from tests._support import rel_err
+from tests._support import rel_err, require_torch
 
-torch = pytest.importorskip("torch")
+torch = require_torch()  # fails instead of skipping when STABILITY_REQUIRE_TORCH=1 (CI)
 
 T, B, M, N, Q = 40, 3, 3, 5, 2
 GAIN = {"rnn": 1.6, "rnn-relu": 2.0, "gru": 1.8, "lstm": 2.0}

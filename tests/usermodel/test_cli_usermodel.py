@@ -11,7 +11,9 @@ import pytest
 from stability.cli import main
 from stability.recipes import load_recipe
 
-torch = pytest.importorskip("torch")
+from tests._support import require_torch
+
+torch = require_torch()  # fails instead of skipping when STABILITY_REQUIRE_TORCH=1 (CI)
 
 
 class CharModel(torch.nn.Module):

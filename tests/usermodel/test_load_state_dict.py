@@ -11,7 +11,9 @@ import pytest
 from stability.cells import GRU, LSTM, ReluRNN, Stacked, TanhRNN, from_torch, load_state_dict
 from stability.errors import InputTypeError, InputValueError, NonFiniteError, ShapeError
 
-torch = pytest.importorskip("torch")
+from tests._support import require_torch
+
+torch = require_torch()  # fails instead of skipping when STABILITY_REQUIRE_TORCH=1 (CI)
 
 
 class Model(torch.nn.Module):

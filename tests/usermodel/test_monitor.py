@@ -14,7 +14,9 @@ from stability.modelstudy import RECORD_KEYS, snapshot_record
 from stability.problem import Problem
 from stability.userdata import inputs_for
 
-torch = pytest.importorskip("torch")
+from tests._support import require_torch
+
+torch = require_torch()  # fails instead of skipping when STABILITY_REQUIRE_TORCH=1 (CI)
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
