@@ -399,6 +399,12 @@ def parse_expression(text: str) -> sp.Expr:
     for sub in sp.preorder_traversal(expr):
         if sub.is_number and sub.is_extended_real is False:
             raise InputValueError(f"`text` contains the non-real number {sub} (e.g. sqrt(-1)); got {describe(text)}.")
+    for sub in sp.preorder_traversal(expr):  # SymPy combines numbers (1e308*(h + h) -> 2e308*h): check the result too
+        if sub.is_Number and abs(sub) > MAX_MAGNITUDE:
+            raise InputValueError(
+                f"`text` evaluates to the coefficient {sp.Float(sub, 4)}, which exceeds {MAX_MAGNITUDE:g} in size "
+                f"(beyond float64); got {describe(text)}."
+            )
     return expr
 
 

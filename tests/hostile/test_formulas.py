@@ -29,6 +29,7 @@ from ._hostile import assert_usage_error, run_cli
         ("1e308*10 + h", "exceeds 1e+308"),
         ("9" * 990 + "*h", "integer literal"),
         ("1" + "0" * 309 + "+h", "integer literal"),
+        ("(1e308)*((h)+(h))", "exceeds 1e+308"),  # found by the random strings below: SymPy folds to 2e308*h
         ("1/(h-h)", "undefined or infinite"),
         ("log(0*h)", "undefined or infinite"),
     ],
