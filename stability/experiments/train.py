@@ -969,7 +969,7 @@ class ExperimentResult:
             gap = [r.final_perplexity - r.final_train_perplexity for r in runs if not r.diverged]
             var = [r.variance.ratio for r in runs if r.variance is not None]
             plats = [r.plateau(self.config.tolerance) for r in runs if not r.diverged and len(r.evals) > 1]
-            exp_cost = (T - 1) if s.kind == "tbptt" else s.expected_cost(T)
+            exp_cost = (s.window_length(T) - 1) if s.kind == "tbptt" else s.expected_cost(T)  # per update
             out.append(StrategySummary(
                 strategy=s.key,
                 label=s.label,
@@ -990,7 +990,7 @@ class ExperimentResult:
                 plateaued=bool(plats) and all(p.plateaued for p in plats),
                 updates=updates // max(len(runs), 1),
                 backward_steps_per_update=cost / updates if updates else math.nan,
-                expected_backward_steps=exp_cost * (T // s.window_length(T)) if s.kind == "tbptt" else exp_cost,
+                expected_backward_steps=exp_cost,
                 grad_norm_median=float(np.median(norms)),
                 fraction_clipped=float(np.mean([c for r in runs for c in r.curve("clipped")])) if updates else math.nan,
                 wall_time_mean=float(np.mean([r.wall_time for r in runs])) if runs else math.nan,

@@ -158,3 +158,13 @@ def test_config_validation():
         TrainingConfig.preset("huge")
     with pytest.raises(InputValueError, match="`strategy`"):
         train(SMALL, "sometimes", seed=0)
+
+
+def test_summary_costs_match_expectations():
+    """Realised backward steps per update equal the expected ones for the deterministic kinds (TBPTT: τ − 1)."""
+    cfg = SMALL.replace(steps=3, eval_every=3, seeds=(0,))
+    rows = {r.strategy: r for r in run_experiment(cfg).summary()}
+    assert rows["full"].backward_steps_per_update == rows["full"].expected_backward_steps == 15
+    assert rows["truncated-4"].backward_steps_per_update == rows["truncated-4"].expected_backward_steps == 12
+    assert rows["tbptt-4"].backward_steps_per_update == rows["tbptt-4"].expected_backward_steps == 3
+    assert rows["tbptt-4"].updates == 4 * rows["full"].updates
