@@ -199,3 +199,50 @@ def test_monte_carlo_repr_shows_standard_errors_and_draws():
     assert f"variance={mc.variance:.6g} ± {mc.variance_se:.2g}," in r
     assert f"MSE={mc.mse:.6g} ± {mc.mse_se:.2g}," in r
     assert r.endswith(", draws=50)")
+
+
+# ------------------------------------------------------------------ result objects of gradients
+def test_lag_contributions_norms_and_cumulative_against_the_brute_force_terms():
+    """norms() and cumulative() of lag_contributions equal the same quantities of the materialised terms."""
+    from tests.references import _brute
+
+    p = make_problem("gru", T=6, batch=2, n=2, m=2, gain=1.2)
+    lc = gradients.lag_contributions(p)
+    mat = _brute.materialise(p)
+    M = _brute.pair_terms(mat)
+    lag_terms = np.array([_brute.weighted_sum(M, lambda b, t, i, k=k: 1.0 if t - i == k else 0.0) for k in range(6)])
+    np.testing.assert_allclose(lc.norms(mat.names), np.linalg.norm(lag_terms, axis=1), rtol=1e-12)
+    readout = np.concatenate([np.ravel(mat.readout[k]) for k in ("V", "c")])
+    with_readout = np.sqrt(np.linalg.norm(lag_terms, axis=1) ** 2 + np.r_[np.sum(readout**2), np.zeros(5)])
+    np.testing.assert_allclose(lc.norms(), with_readout, rtol=1e-12)
+    cum = lc.cumulative()
+    for tau in range(6):
+        w = np.concatenate([cum[k][tau].ravel() for k in mat.names])
+        np.testing.assert_allclose(w, _brute.window(M, tau), rtol=1e-12, atol=1e-15)
+    first = mat.names[0]
+    assert cum[first].shape == lc.terms[first].shape and not cum[first].flags.writeable
+    assert repr(lc) == f"LagContributions(K=6, params={list(mat.names) + ['V', 'c']}, complete=True)"
+
+
+def test_gradient_mapping_and_repr():
+    g = gradients.Gradient({"W": np.array([[3.0, 0.0]]), "c": np.array([4.0])})
+    assert g.norm() == 5.0 and list(g) == ["W", "c"] and len(g) == 2
+    np.testing.assert_array_equal(g.vector(), [3.0, 0.0, 4.0])
+    assert repr(g) == "Gradient({W: (1, 2), c: (1,)}, norm=5)"
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("inf"), float("nan"), True, "1"])
+def test_power_law_keep_validates_both_arguments(bad):
+    with pytest.raises(InputValueError, match=r"`alpha` must be a positive number; got"):
+        gradients.power_law_keep(bad)
+    with pytest.raises(InputValueError, match=r"`scale` must be a positive number; got"):
+        gradients.power_law_keep(1.5, bad)
+
+
+def test_power_law_keep_by_hand():
+    """Default scale s = 1: c(a) = (a / (a + 1))^α; c(1) = 2^−α; integer ages give float probabilities."""
+    keep = gradients.power_law_keep(2.0)
+    np.testing.assert_allclose(keep(np.array([1, 2, 3])), [1 / 4, 4 / 9, 9 / 16], rtol=1e-15)
+    keep4 = gradients.power_law_keep(1.5, 4.0)
+    assert keep4(np.array([1]))[0] == pytest.approx((4 / 5) ** 1.5, rel=1e-15)
+    assert keep4(np.array([1])).dtype == np.float64
