@@ -192,15 +192,21 @@ def rows_render(out: str):
 
 def rows_training(out: str):
     rows = []
-    for title in re.split(r"\n(?=\d\. )", out):
-        if not title.startswith("3."):
-            continue
-        eng = _f(r"batched engine float32\s+([\d.]+)\s+([\d.]+)", title, 2)
-        tor = _f(r"torch\.nn\.RNN float32 \(runs one after another\)\s+([\d.]+)\s+([\d.]+)", title, 2)
-        rows.append(("char-RNN training update, n=512, B=32, T=140, float32, 4 runs (`bench_training.py`, CPU)",
-                     _fmt(eng, "ms"), f"`torch.nn.RNN` float32 {_fmt(tor, 'ms')}",
-                     f"**{eng / tor:.2f}×**" if eng and tor else "—"))
-    return rows or [("char-RNN training update (`bench_training.py`)", "—", "—", "—")]
+    for part in re.split(r"\n(?=\d\. )", out):
+        eng = _f(r"batched engine float32\s+([\d.]+)\s+([\d.]+)", part, 2)
+        tor = _f(r"torch\.nn\.RNN float32 \(runs one after another\)\s+([\d.]+)\s+([\d.]+)", part, 2)
+        prev = _f(r"previous loop \(one run at a time, float64\)\s+([\d.]+)\s+([\d.]+)", part, 2)
+        runs = re.search(r"per update of all (\d+) runs", part)
+        if part.startswith("2."):
+            rows.append((f"training: one update of the default experiment's {runs.group(1) if runs else '?'} runs, CPU "
+                         "time (`bench_training.py`)", f"{_fmt(eng, 'ms')} (batched engine, float32)",
+                         f"previous one-run-at-a-time loop {_fmt(prev, 'ms')}; `torch.nn.RNN` float32, runs one after "
+                         f"another, {_fmt(tor, 'ms')}",
+                         f"**{prev / eng:.1f}×** / **{tor / eng:.1f}×** faster" if eng and prev and tor else "—"))
+        elif part.startswith("3."):
+            rows.append(("training update at d2l's size, n=512, B=32, T=140, 4 runs, float32, CPU", _fmt(eng, "ms"),
+                         f"`torch.nn.RNN` float32 {_fmt(tor, 'ms')}", f"**{eng / tor:.2f}×**" if eng and tor else "—"))
+    return rows or [("training (`bench_training.py`)", "—", "—", "—")]
 
 
 def rows_report(out: str):
