@@ -199,6 +199,9 @@ def test_monte_carlo_repr_shows_standard_errors_and_draws():
     assert f"variance={mc.variance:.6g} ± {mc.variance_se:.2g}," in r
     assert f"MSE={mc.mse:.6g} ± {mc.mse_se:.2g}," in r
     assert r.endswith(", draws=50)")
+    # the MC fields replace the exact ones in place: one MSE, the relative columns kept
+    assert r.count(", MSE=") == 1 and r.count(", variance=") == 1
+    assert f"relative_variance={mc.relative_variance:.4g}, relative_MSE={mc.relative_mse:.4g}," in r
 
 
 # ------------------------------------------------------------------ result objects of gradients
@@ -246,3 +249,41 @@ def test_power_law_keep_by_hand():
     keep4 = gradients.power_law_keep(1.5, 4.0)
     assert keep4(np.array([1]))[0] == pytest.approx((4 / 5) ** 1.5, rel=1e-15)
     assert keep4(np.array([1])).dtype == np.float64
+
+
+def _overflowing(W, V, x):
+    cell = LinearCell({"W": np.array([[W]]), "U": np.array([[1.0]]), "b": np.array([0.0])})
+    x = np.asarray(x, dtype=float)
+    B = x.shape[1] if x.ndim == 3 else None
+    y = np.zeros(x.shape[:-1] + (1,))
+    s0 = np.zeros((B, 1)) if B else np.zeros(1)
+    return Problem(cell, x, y, readout={"V": np.array([[V]]), "c": np.array([0.0])}, initial_state=s0)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_overflowing_trajectories_are_refused_with_the_first_bad_step():
+    """s_t = 1e200 s_{t−1} + x_t from s_0 = 0: s_1 = x_1, s_2 ≈ 1e200 x_1, s_3 ≈ 1e400 = inf.
+
+    Batched, the first sequence starts at t = 1 and the second at t = 2 (x_1 = 0), so the
+    first non-finite state of the batch is at t = 3.  States finite but an output
+    1e200·1e200 = inf: the loss adjoint is the culprit.
+    """
+    from stability.errors import NonFiniteError
+
+    single = _overflowing(1e200, 1.0, np.ones((5, 1)))
+    batched = _overflowing(1e200, 1.0, np.stack([np.ones((5, 1)), np.r_[[[0.0]], np.ones((4, 1))]], axis=1))
+    for p in (single, batched):
+        for call in (gradients.full, lambda q: gradients.truncated(q, 1), gradients.lag_contributions,
+                     lambda q: gradients.truncated(q, 2, mode="chunked"), lambda q: gradients.tbptt(q, 2, 3)):
+            with pytest.raises(NonFiniteError) as info:
+                call(p)
+            msg = str(info.value)
+            assert msg.startswith("`gradients`: the state at t = 3 of Problem(LinearCell(hidden=1"), msg
+            assert msg.endswith("is non-finite (the forward trajectory overflows float64), so the gradient is "
+                                "undefined; lower the gain or T."), msg
+    late = _overflowing(1e200, 1.0, np.stack([np.r_[[[0.0]], np.ones((4, 1))]] * 2, axis=1))
+    with pytest.raises(NonFiniteError, match=r"the state at t = 4 of"):
+        gradients.full(late)
+    loud = _overflowing(1e150, 1e200, np.r_[[[1.0]], np.zeros((2, 1))])  # s = 1, 1e150, 1e300: finite
+    with pytest.raises(NonFiniteError, match=r"^`gradients`: the loss adjoint ∂L/∂s of Problem"):
+        gradients.full(loud)

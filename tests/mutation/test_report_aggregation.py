@@ -76,3 +76,38 @@ def test_evidence_table_rows_literal():
          "evidence"),
     )
     assert [c.key for c in table.columns][4:7] == ["effect", "ci_low", "ci_high"]
+
+
+def _ctx(evidence=(), findings=(), summaries=()):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(evidence=tuple(evidence), findings=tuple(findings), summaries=tuple(summaries))
+
+
+def test_section_states_each_claims_verdict_and_count():
+    """One Finding per tested claim, with the verdict of the rule and the number of counted tests as its value."""
+    from stability.report import Bullets, Paragraph, Table
+    from stability.report._context import SectionUnavailable
+
+    evidence = [ev("claim 4", "contracting", S), ev("claim 4", "expanding", I), ev("claim 4", "edge", S, "identity"),
+                ev("claim 2", "any", N)]
+    legacy = [fd(S, "claim 3"), fd(S, "claim 3"), fd(I, "claim 4"), fd(S, "")]
+    out = section.build_findings_section(_ctx(evidence, legacy, ("summary one",)))
+    blocks = out.section.blocks
+    assert isinstance(blocks[0], Paragraph) and F.RULE in blocks[0].text
+    assert [type(b).__name__ for b in blocks if isinstance(b, Table)] == ["Table", "Table"]
+    claims = [b for b in blocks if isinstance(b, Finding) and b.tag]
+    assert [(b.tag, b.verdict, b.value) for b in claims] == [
+        ("claim 2", Verdict.NOT_SUPPORTED, 1),
+        ("claim 3", Verdict.SUPPORTED, 2),  # no interval test: the legacy rule over its 2 findings
+        ("claim 4", Verdict.INCONCLUSIVE, 2),  # contracting supported, expanding inconclusive; identity not counted
+    ]
+    assert claims[2].evidence.startswith("Per condition — contracting: supported; expanding: inconclusive.")
+    assert claims[1].evidence.startswith("No interval test")
+    bullets = [b for b in blocks if isinstance(b, Bullets)]
+    text = "\n".join(i for b in bullets for i in b.items)
+    assert "identity, not counted" in text and "(no interval, not counted)" in text
+    assert "summary one" in text
+    assert blocks[-1].claim == "A finding without an interval." and blocks[-1].tag == ""  # untagged: listed last
+    with pytest.raises(SectionUnavailable):
+        section.build_findings_section(_ctx())
