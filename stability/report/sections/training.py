@@ -250,14 +250,17 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     blocks: list[Any] = [
         Paragraph(
             f"A character-level {c.cell} RNN (n = {c.hidden}, batch {c.batch}, windows of T = {c.seq_len} characters, "
-            f"{c.steps} {c.optimizer} updates, learning rate {c.lr:g}, clipping at {c.clip:g}, {c.dtype}) is trained "
+            f"{c.steps} {c.optimizer} updates, learning rate {c.lr:g}"
+            + (f" falling linearly towards 0 over the last {100 * c.lr_decay:.0f}% of updates" if c.lr_decay else "")
+            + f", clipping at {c.clip:g}, {c.dtype}) is trained "
             f"on *The Time Machine* with each strategy, {len(seeds)} time{'s' if len(seeds) != 1 else ''} (seeds "
             f"{', '.join(map(str, seeds))}; the same seed gives every strategy the same initial weights and data). "
             f"Every strategy sees the same windows and the same forward pass; only the backward pass differs: "
             f"{mode}. Chunked truncation runs at τ ∈ {{{', '.join(map(str, c.truncation_taus))}}}; randomized "
-            f"truncation and ARTBP are matched to the expected backward steps of chunked τ = {c.tau}; TBPTT({c.tau},"
-            f"{c.tau}) updates after every {c.tau} characters ({c.seq_len // c.tau}× more updates over the same "
-            f"characters). Preset `{spec.preset}`; the {len(result.runs)} runs took "
+            f"truncation and ARTBP are matched to the expected backward steps of chunked τ = {c.tau}"
+            + (f"; TBPTT({c.tau},{c.tau}) updates after every {c.tau} characters ({c.seq_len // c.tau}× more updates "
+               "over the same characters)" if "tbptt" in c.strategies else "")
+            + f". Preset `{spec.preset}`; the {len(result.runs)} runs took "
             f"{format_number(result.wall_time, sig=3)} s ({result.executor}). {plateau_text}"
         ),
         Figure(
