@@ -30,17 +30,23 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from ..recipes import Recipe
 
-__all__ = ["section_costs", "render_costs", "CELL_FACTOR", "APPENDIX_COST"]
+__all__ = ["section_costs", "render_costs", "eta_errors", "CELL_FACTOR", "STRATEGY_CELL_FACTOR", "APPENDIX_COST"]
 
 #: Relative cost of one step of each cell kind against the tanh cell (gates: 3 or 4 matrix products).
 CELL_FACTOR = {"tanh": 1.0, "linear": 0.8, "relu": 1.0, "gru": 3.0, "lstm": 4.0}
+#: The same for the exact statistics of section (d): gated cells have no closed-form tangents
+#: (one complex-step ``param_jvp`` per direction) — measured ≈ 10× the tanh cell on the gated recipe.
+STRATEGY_CELL_FACTOR = {"tanh": 1.0, "linear": 0.8, "relu": 1.0, "gru": 10.0, "lstm": 10.0}
+#: Training a non-tanh character model runs the one-run-at-a-time reference loop in float64 instead of the
+#: batched float32 engine: measured ≈ 17× the tanh cost on the gated recipe (GRU).
+REFERENCE_TRAINING_FACTOR = 17.0
 #: The appendix (tables of seeds, parameters, versions): a constant.
 APPENDIX_COST = 0.05
 
 
-def _cells(recipe: "Recipe") -> float:
+def _cells(recipe: "Recipe", table: dict[str, float] = CELL_FACTOR) -> float:
     cells = tuple(recipe.model.cells) or ("tanh",)
-    return sum(CELL_FACTOR.get(c, 2.0) for c in cells) / len(cells)
+    return sum(table.get(c, 2.0) for c in cells) / len(cells)
 
 
 def _problems(recipe: "Recipe") -> int:
@@ -57,8 +63,9 @@ def _training(recipe: "Recipe") -> float:
         if spec.taus:
             config = config.replace(taus=tuple(t for t in spec.taus if t < config.seq_len))
         strategies = len(experiment_strategies(config))
-        work = (spec.seeds * strategies * config.steps * config.seq_len * config.batch * config.hidden**2
-                * CELL_FACTOR.get(spec.cell, 2.0))
+        work = spec.seeds * strategies * config.steps * config.seq_len * config.batch * config.hidden**2
+        if spec.cell != "tanh":
+            work *= REFERENCE_TRAINING_FACTOR
     except Exception:  # the training layer is absent or the preset unknown: a middling guess
         work = 1e10
     influence = 1.0 + 0.002 * spec.influence_windows * max(1, len(spec.influence_taus))
@@ -69,8 +76,9 @@ def section_costs(recipe: "Recipe") -> dict[str, float]:
     """Estimated cost (reference seconds) of every section of the resolved *recipe*.
 
     The models (a constant plus a term in the sizes that drive the work) were
-    fitted to wall times of the default and the ``--quick`` recipes; each is
-    within a factor of two of both.
+    fitted to wall times of the default and the ``--quick`` recipes (tanh)
+    and of the gated recipe (GRU and LSTM); each is within a factor of two
+    of all three.
     """
     m = recipe.model
     P = _problems(recipe)
@@ -81,7 +89,8 @@ def section_costs(recipe: "Recipe") -> dict[str, float]:
         "derivation": 1.0 + 0.1 * recipe.derivation.bound,
         "segmentation": 1.5 + recipe.segmentation.characters / 400,
         "spectra": P * cf * (0.6 + 0.03 * recipe.spectra.steps * n / 1000),
-        "strategies": P * cf * (0.7 + 0.03 * T * n * n / 1e4 * (len(st.pis) + st.monte_carlo / 100)),
+        "strategies": P * _cells(recipe, STRATEGY_CELL_FACTOR) * (0.7 + 0.03 * T * n * n / 1e4
+                                                                   * (len(st.pis) + st.monte_carlo / 100)),
         "training": _training(recipe),
         "findings": 0.1,
         "usermodel": 10.0 + 0.002 * T * n * n / 1e3,
@@ -98,3 +107,29 @@ def render_costs(formats: Sequence[str], sections: int = 6) -> list[tuple[str, f
         steps.append(("rendering PDF", 0.6 * sections))
     steps.append(("writing files", 0.05))
     return steps
+
+
+def eta_errors(marks: Sequence[tuple[float, float]], total: float, end: float, *, after: float = 0.1,
+               until: float = 0.95) -> list[float]:
+    """How far the bar's ETA is from the truth at each progress report.
+
+    *marks* are ``(seconds since start, done)``; at each, the ETA of a bar
+    over estimated costs is ``t (total − done) / done`` and the truth is
+    ``end − t``.  Returns ``max(ETA / truth, truth / ETA)`` for the marks made
+    after the first *after* fraction of the run (before that the rate is
+    extrapolated from almost nothing) and before the last ``1 − until`` of it
+    (there a few seconds' absolute error is a large factor of almost nothing).
+
+    >>> eta_errors([(10.0, 10.0), (50.0, 50.0)], total=100.0, end=100.0)
+    [1.0, 1.0]
+    >>> [round(e, 2) for e in eta_errors([(50.0, 25.0)], total=100.0, end=100.0)]
+    [3.0]
+    """
+    out = []
+    for t, done in marks:
+        truth = end - t
+        if t < after * end or t > until * end or truth <= 0 or done <= 0 or done >= total:
+            continue
+        eta = t * (total - done) / done
+        out.append(max(eta / truth, truth / eta) if eta > 0 else float("inf"))
+    return out
