@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import machine  # noqa: E402
 
 #: Where each section calls ctx.progress (fractions of its work), for the replay.
-INSIDE = {"spectra": "problems", "strategies": "problems", "training": (0.9,)}
+INSIDE = {"spectra": "problems", "strategies": "problems", "training": "split"}
 
 
 def _recipe(path, quick):
@@ -69,7 +69,14 @@ def replay(path, quick, times: dict[str, float]) -> tuple[list[float], float]:
     for k in keys:
         marks.append((t, done))
         inside = INSIDE.get(k, ())
-        fractions = [i / problems for i in range(1, problems + 1)] if inside == "problems" else list(inside)
+        if inside == "problems":
+            fractions = [i / problems for i in range(1, problems + 1)]
+        elif inside == "split":
+            from stability.report._progress import training_fraction
+
+            fractions = [training_fraction(resolved)]
+        else:
+            fractions = list(inside)
         for f in fractions:
             marks.append((t + f * times[k], done + f * costs[k]))
         t += times[k]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from ..recipes import Recipe
 
-__all__ = ["section_costs", "render_costs", "eta_errors", "CELL_FACTOR", "STRATEGY_CELL_FACTOR", "APPENDIX_COST"]
+__all__ = ["section_costs", "render_costs", "eta_errors", "training_fraction", "CELL_FACTOR", "STRATEGY_CELL_FACTOR", "APPENDIX_COST"]
 
 #: Relative cost of one step of each cell kind against the tanh cell (gates: 3 or 4 matrix products).
 CELL_FACTOR = {"tanh": 1.0, "linear": 0.8, "relu": 1.0, "gru": 3.0, "lstm": 4.0}
@@ -38,8 +38,8 @@ CELL_FACTOR = {"tanh": 1.0, "linear": 0.8, "relu": 1.0, "gru": 3.0, "lstm": 4.0}
 #: (one complex-step ``param_jvp`` per direction) — measured ≈ 10× the tanh cell on the gated recipe.
 STRATEGY_CELL_FACTOR = {"tanh": 1.0, "linear": 0.8, "relu": 1.0, "gru": 10.0, "lstm": 10.0}
 #: Training a non-tanh character model runs the one-run-at-a-time reference loop in float64 instead of the
-#: batched float32 engine: measured ≈ 17× the tanh cost on the gated recipe (GRU).
-REFERENCE_TRAINING_FACTOR = 17.0
+#: batched float32 engine: measured ≈ 22× the tanh cost on the gated recipe (GRU).
+REFERENCE_TRAINING_FACTOR = 22.0
 #: The appendix (tables of seeds, parameters, versions): a constant.
 APPENDIX_COST = 0.05
 
@@ -53,8 +53,9 @@ def _problems(recipe: "Recipe") -> int:
     return max(1, len(tuple(recipe.model.cells)) * len(tuple(recipe.model.gains)))
 
 
-def _training(recipe: "Recipe") -> float:
-    """Seeds × strategies × updates × window × batch × n² × cell factor, plus the influence task."""
+def _training_parts(recipe: "Recipe") -> tuple[float, float]:
+    """(the runs, the influence-balancing task): seeds × strategies × updates × window × batch × n², and
+    windows × τ values."""
     spec = recipe.training
     try:
         from ..experiments import TrainingConfig, experiment_strategies
@@ -68,8 +69,19 @@ def _training(recipe: "Recipe") -> float:
             work *= REFERENCE_TRAINING_FACTOR
     except Exception:  # the training layer is absent or the preset unknown: a middling guess
         work = 1e10
-    influence = 1.0 + 0.002 * spec.influence_windows * max(1, len(spec.influence_taus))
-    return influence + 3e-9 * work
+    influence = 0.1 + 0.008 * spec.influence_windows * max(1, len(spec.influence_taus))
+    return 2.05e-9 * work, influence
+
+
+def training_fraction(recipe: "Recipe") -> float:
+    """The share of section (e) spent on the training runs (the rest is the influence-balancing task).
+
+    >>> from stability.recipes import default_recipe
+    >>> 0.5 < training_fraction(default_recipe().resolved(quick=True)) < training_fraction(default_recipe()) < 1
+    True
+    """
+    runs, influence = _training_parts(recipe)
+    return runs / (runs + influence)
 
 
 def section_costs(recipe: "Recipe") -> dict[str, float]:
@@ -87,11 +99,11 @@ def section_costs(recipe: "Recipe") -> dict[str, float]:
     st = recipe.strategies
     return {
         "derivation": 1.0 + 0.1 * recipe.derivation.bound,
-        "segmentation": 1.5 + recipe.segmentation.characters / 400,
+        "segmentation": 0.3 + recipe.segmentation.characters / 400,
         "spectra": P * cf * (0.6 + 0.03 * recipe.spectra.steps * n / 1000),
         "strategies": P * _cells(recipe, STRATEGY_CELL_FACTOR) * (0.7 + 0.03 * T * n * n / 1e4
                                                                    * (len(st.pis) + st.monte_carlo / 100)),
-        "training": _training(recipe),
+        "training": sum(_training_parts(recipe)),
         "findings": 0.1,
         "usermodel": 10.0 + 0.002 * T * n * n / 1e3,
     }

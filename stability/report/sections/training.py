@@ -126,7 +126,9 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     if spec.taus:
         config = config.replace(taus=tuple(t for t in spec.taus if t < config.seq_len))
     result = run_experiment(config)
-    ctx.progress(0.9)  # the influence-balancing task below is about a tenth of the section (report/_progress.py)
+    from .._progress import training_fraction
+
+    ctx.progress(training_fraction(ctx.recipe))  # the influence-balancing task below is the rest of the section
     summary = result.summary()
     verdict = result.verdict()
     c = config
