@@ -260,3 +260,74 @@ def test_interval_helpers():
     s = a.shifted(1.0)
     assert (s.estimate, s.low, s.high, s.stderr) == pytest.approx((1.1, 0.8, 1.4, a.stderr))
     assert a.text() == "0.1 [-0.2, 0.4]"
+
+
+# ------------------------------------------------------------------ survivors of the first mutation run
+def test_welch_interval_fields_and_names():
+    out = F.welch_interval([1.0, 2.0, 3.0], [2.0, 4.0, 6.0, 8.0], level=0.9)
+    assert (out.method, out.n, out.level) == ("welch", 7, 0.9)
+    same = F.welch_interval([1.0, 1.0, 1.0], [0.5, 0.5], level=0.8)
+    assert (same.method, same.n, same.level, same.dof, same.estimate) == ("welch", 5, 0.8, math.inf, 0.5)
+    with pytest.raises(ValueError, match=r"^`a` must hold at least 2 numbers"):
+        F.welch_interval([1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^`b` must hold at least 2 numbers"):
+        F.welch_interval([1.0, 2.0], [1.0])
+
+
+def test_messages_name_the_argument_and_value():
+    with pytest.raises(ValueError, match=r"^`expected` must be one of"):
+        F.decide_sign(iv(0.1, 0.2), expected="up")
+    with pytest.raises(TypeError, match=r"^`tests` must hold Evidence records; got 'x'\.$"):
+        F.claim_verdicts(["x"])
+    assert F.claim_verdicts([ev("claim 2", "any", S)])["claim 2"].claim == "claim 2"
+
+
+def test_interval_text_default_format():
+    assert F.Interval(1e-5, 0.0, 1e-6, 2e-5, 1.0, 0.95, "t", 2).text() == "1e-05 [1e-06, 2e-05]"
+    assert F.Interval(1234.5, 0.0, 1000.0, 1500.0, 1.0, 0.95, "t", 2).text(".2f") == "1234.50 [1000.00, 1500.00]"
+
+
+def _prediction(method, se, blocks, lam=-0.4):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(spectrum=SimpleNamespace(method=method, blocks=blocks), lambda1=lam, lambda1_stderr=se)
+
+
+def test_lambda1_interval_by_hand():
+    """Batch means: nb = blocks (4 × 3 = 12), dof = 11, t₁₁,0.975 = 2.200985; exact for eig, s.e. 0 or non-finite."""
+    import numpy as np
+
+    from stability.spectra.check import lambda1_interval
+
+    out = lambda1_interval(_prediction("qr", 0.05, np.zeros((4, 3))))
+    assert (out.dof, out.n, out.method, out.level, out.estimate, out.stderr) == (11.0, 12, "t", 0.95, -0.4, 0.05)
+    assert out.low == pytest.approx(-0.4 - 2.200985160 * 0.05, rel=1e-9)
+    assert out.high == pytest.approx(-0.4 + 2.200985160 * 0.05, rel=1e-9)
+    two = lambda1_interval(_prediction("qr", 0.05, None), level=0.9)  # unknown blocks: 2 → dof 1, t₁,0.95 = 6.313752
+    assert (two.dof, two.n, two.level) == (1.0, 2, 0.9)
+    assert two.high == pytest.approx(-0.4 + 6.313751515 * 0.05, rel=1e-9)
+    one_dof = lambda1_interval(_prediction("qr", 0.05, np.zeros((1, 1))))  # nb = 1: dof floored at 1
+    assert one_dof.dof == 1.0 and one_dof.n == 1
+    for method, se in (("eig", 0.05), ("qr", 0.0), ("qr", math.inf), ("qr", math.nan)):
+        exact = lambda1_interval(_prediction(method, se, np.zeros((4, 3))), level=0.9)
+        assert (exact.low, exact.high, exact.stderr, exact.dof, exact.method, exact.n, exact.level) == (
+            -0.4, -0.4, 0.0, math.inf, "exact", 1, 0.9)
+
+
+def test_relative_bias_bound_by_hand():
+    """Bound(τ) = (Σ_{τ<k<K} n_k + tail) / (‖total‖ − tail), tail = n_{K−1} Σ_{j=1}^{T−K} e^{rate j}."""
+    import numpy as np
+
+    from stability.spectra.prediction import relative_bias_bound
+
+    norms = np.array([1.0, 0.5, 0.25])
+    # T = K: no tail, whatever the rate
+    np.testing.assert_allclose(relative_bias_bound(norms, 0.5, 3, 0.3), [1.5, 0.5, 0.0], rtol=1e-15)
+    # T = K + 1 with rate ln ½: tail = 0.25 · ½ = 0.125; den = 0.5 − 0.125
+    np.testing.assert_allclose(relative_bias_bound(norms, 0.5, 4, math.log(0.5)),
+                               np.array([0.875, 0.375, 0.125]) / 0.375, rtol=1e-14)
+    # lags remain and the rate does not decay: no finite bound
+    assert np.all(np.isinf(relative_bias_bound(norms, 0.5, 5, 0.0)))
+    # a tail as large as the gradient itself (den ≤ 0): infinite, without a warning
+    out = relative_bias_bound(np.array([1.0, 0.0]), 0.0, 2, -1.0)
+    assert out.dtype == float and np.all(np.isinf(out))

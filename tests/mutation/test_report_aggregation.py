@@ -49,6 +49,7 @@ def test_claims_table_rows_literal():
         ev("claim 4", "expanding", S, kind="identity"),
         ev("claim 1", "any", S, kind="identity"),  # identity only: not tested
         ev("claim 2", "edge", I),
+        ev("claim 3", "any", S, kind="identity"),  # identity beside legacy findings: counted in its column
     ]
     verdicts = F.claim_verdicts(evidence)
     legacy = {"claim 3": (fd(S, "claim 3"), fd(S, "claim 3")), "claim 2": (fd(N, "claim 2"),)}
@@ -56,12 +57,21 @@ def test_claims_table_rows_literal():
     assert [c.key for c in table.columns] == [
         "claim", "statement", "conditions", "verdict", "tests", "identities", "section_findings", "basis",
     ]
+    assert [(c.label, c.kind) for c in table.columns] == [
+        ("Claim", "text"), ("Statement (SPEC §6)", "text"), ("Verdict per condition", "text"), ("Overall", "text"),
+        ("Interval tests", "int"), ("Identities", "int"), ("Other findings", "int"), ("Decided by", "text"),
+    ]
+    assert table.caption == (
+        "The chapter's claims against this run, decided per condition and overall by the rule stated above "
+        "(stability.findings.RULE). 'Other findings': tests sections report without an interval; they decide a "
+        "claim only when it has no interval test (then: supported if all support it)."
+    )
     text = section.CLAIMS
     assert table.rows == (
         ("Claim 1", text["claim 1"], "—", "not tested", 0, 1, 0, "—"),
         # the interval test decides; the legacy finding is counted in its own column only
         ("Claim 2", text["claim 2"], "edge: inconclusive", I, 1, 0, 1, "interval tests"),
-        ("Claim 3", text["claim 3"], "—", S, 0, 0, 2, "section findings (no interval)"),
+        ("Claim 3", text["claim 3"], "—", S, 0, 1, 2, "section findings (no interval)"),
         ("Claim 4", text["claim 4"], "contracting: supported; expanding: not supported", N, 3, 1, 0, "interval tests"),
         ("Claim 5", text["claim 5"], "—", "not tested", 0, 0, 0, "—"),
     )
