@@ -91,7 +91,7 @@ def rows_import(out: str):
     help_ms = _f(r"^stability --help.*?([\d.]+) ms", out)
     return [
         ("`import stability; stability.Problem` (`bench_import.py`)", _fmt(pb_ms, "ms"), f"`import numpy` {_fmt(np_ms, 'ms')}",
-         f"**{_fmt(ratio, '×')}** (target ≤ 1.5×)"),
+         f"**{ratio:.2f}×** (target ≤ 1.5×)" if ratio else "—"),
         ("`stability --help`, wall incl. interpreter start", _fmt(help_ms, "ms"), "budget 200 ms",
          "within" if help_ms is not None and help_ms <= 200 else "—" if help_ms is None else "**over**"),
     ]
@@ -124,7 +124,8 @@ def rows_spectra(out: str):
     label = f"n={size.group(1)}, T={size.group(2)}" if size else "n=256, T=1000"
     rows = [
         (f"full Lyapunov spectrum, TanhRNN {label} (`bench_spectra.py`)", _fmt(ours, "s"),
-         f"loop of `torch.linalg.qr`: {_fmt(t1, 's')} (1 thread)" + (f", {m.group(2)} s ({m.group(1)} threads)" if m else ""),
+         f"loop of `torch.linalg.qr`: {_fmt(t1, 's')} (1 thread)"
+         + (f", {m.group(2)} s ({m.group(1)} threads)" if m and m.group(1) != "1" else ""),
          f"**{ours / t1:.2f}×** vs 1 thread" if ours and t1 else "—"),
         ("same", _fmt(ours, "s"), f"floor T × (one QR + one product) {_fmt(floor, 's')}",
          f"{ours / floor:.2f}×" if ours and floor else "—"),
