@@ -331,3 +331,52 @@ def test_relative_bias_bound_by_hand():
     # a tail as large as the gradient itself (den ≤ 0): infinite, without a warning
     out = relative_bias_bound(np.array([1.0, 0.0]), 0.0, 2, -1.0)
     assert out.dtype == float and np.all(np.isinf(out))
+
+
+def test_combine_interval_fields_levels_and_dof_rules():
+    a = iv(0.0, 0.0, est=1.0, se=0.3, dof=4.0)
+    b = iv(0.0, 0.0, est=0.25, se=0.4, dof=9.0)
+    out = F.combine_interval(a, b, level=0.9)
+    assert (out.level, out.method, out.n) == (0.9, "combined", 22)
+    from scipy.special import stdtrit
+
+    dof = 0.25**2 / (0.09**2 / 4 + 0.16**2 / 9)
+    assert out.high == pytest.approx(0.75 + float(stdtrit(dof, 0.95)) * 0.5, rel=1e-12)
+    assert F.combine_interval(a, b).level == 0.95  # default: a's level
+    with pytest.raises(ValueError, match="level"):
+        F.combine_interval(a, b, level=2.0)
+    both_exact = F.combine_interval(iv(2.0, 2.0, est=2.0, se=0.0), iv(1.0, 1.0, est=1.0, se=0.0), level=0.8)
+    assert (both_exact.estimate, both_exact.dof, both_exact.level, both_exact.method, both_exact.n) == (
+        1.0, math.inf, 0.8, "combined", 22)
+    # one side exact: its (infinite) dof does not enter; the other side's dof is kept
+    half = F.combine_interval(a, iv(0.5, 0.5, est=0.5, se=0.0, dof=math.inf))
+    assert half.dof == pytest.approx(4.0) and half.stderr == pytest.approx(0.3)
+    # a side with a normal-theory s.e. (dof = inf) makes the result normal (z) as well
+    z = F.combine_interval(a, iv(0.0, 0.0, est=0.0, se=0.4, dof=math.inf))
+    assert z.dof == math.inf and z.high == pytest.approx(1.0 + 1.959963985 * 0.5, rel=1e-9)
+    # a side with dof 0.5 (< 1 but positive) still enters Welch–Satterthwaite
+    w = F.combine_interval(iv(0.0, 0.0, est=0.0, se=0.3, dof=0.5), b)
+    assert w.dof == pytest.approx(0.25**2 / (0.09**2 / 0.5 + 0.16**2 / 9), rel=1e-12)
+    # a standard error below 1 (variance v < 1) is a normal case, not "exact"
+    small = F.combine_interval(iv(0.0, 0.0, est=0.0, se=0.5, dof=3.0), iv(0.0, 0.0, est=0.0, se=0.0, dof=0.0))
+    assert small.dof == pytest.approx(3.0)
+
+
+def test_slope_interval_validation_and_level():
+    x = [0.0, 0.0, 1.0, 1.0]  # Σ(x − x̄)² = 1 exactly
+    out = F.slope_interval(x, [[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 4.0, 4.0]], level=0.9)
+    assert out.estimate == pytest.approx(3.0) and out.level == 0.9 and out.n == 2 and out.dof == 1
+    two = F.slope_interval([0.0, 1.0], [[0.0, 1.0], [0.0, 3.0]])  # two lags and two draws suffice
+    assert two.estimate == pytest.approx(2.0)
+    with pytest.raises(ValueError, match=r"^`x` must hold at least 2 numbers"):
+        F.slope_interval([1.0], [[1.0], [2.0]])
+    with pytest.raises(ValueError, match=r"^`Y` must have shape \(R ≥ 2, 2\); got"):
+        F.slope_interval([0.0, 1.0], [[0.0, 1.0]])  # one draw
+    with pytest.raises(ValueError, match=r"^`Y` must have shape \(R ≥ 2, 2\); got"):
+        F.slope_interval([0.0, 1.0], [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]])  # wrong length
+    with pytest.raises(ValueError, match=r"^`Y` must have shape \(R ≥ 2, 2\); got"):
+        F.slope_interval([0.0, 1.0], [0.0, 1.0])  # 1-d
+    with pytest.raises(ValueError, match=r"^`x` must not be constant\.$"):
+        F.slope_interval([2.0, 2.0], [[0.0, 1.0], [0.0, 3.0]])
+    ints = F.slope_interval([0, 1, 2], [[0, 1, 2], [0, 2, 4]])  # integer data is converted, not truncated
+    assert ints.estimate == pytest.approx(1.5)
