@@ -11,6 +11,7 @@ one where 1 and 2 standard errors do.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -380,3 +381,26 @@ def test_slope_interval_validation_and_level():
         F.slope_interval([2.0, 2.0], [[0.0, 1.0], [0.0, 3.0]])
     ints = F.slope_interval([0, 1, 2], [[0, 1, 2], [0, 2, 4]])  # integer data is converted, not truncated
     assert ints.estimate == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, 1, 1.0, 1.5, -0.1, True, "0.95", None])
+def test_level_must_lie_strictly_between_0_and_1(bad):
+    from stability.errors import InputValueError
+
+    with pytest.raises(InputValueError, match=rf"^`level` must be in \(0, 1\); got {re.escape(repr(bad))}\.$"):
+        F.t_interval([1.0, 2.0, 3.0], level=bad)
+
+
+def test_samples_validation_messages():
+    from stability.errors import InputValueError
+
+    with pytest.raises(InputValueError, match=r"^`samples` must hold at least 2 numbers; got \[1\.0\]\.$"):
+        F.t_interval([1.0])
+    with pytest.raises(InputValueError, match=r"^`samples` must be finite; got \[1\.0, nan\]\.$"):
+        F.t_interval([1.0, float("nan")])
+    with pytest.raises(InputValueError, match=r"^`samples` must be finite"):
+        F.t_interval([1.0, None, 2.0])  # None becomes NaN, never an object array
+    with pytest.raises(InputValueError, match=r"^`samples` must hold at least 2 numbers; got 'ab'\.$"):
+        F.t_interval("ab")
+    ints = F.t_interval([1, 2, 3, 4])
+    assert ints.estimate == 2.5 and isinstance(ints.estimate, float)
