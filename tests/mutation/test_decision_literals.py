@@ -404,3 +404,19 @@ def test_samples_validation_messages():
         F.t_interval("ab")
     ints = F.t_interval([1, 2, 3, 4])
     assert ints.estimate == 2.5 and isinstance(ints.estimate, float)
+
+
+def test_last_survivors_of_the_decision_rules():
+    import numpy as np
+
+    from stability.errors import InputValueError
+    from stability.spectra.prediction import relative_bias_bound
+
+    # slope_interval: None in Y becomes NaN and is refused as non-finite (never object arithmetic)
+    with pytest.raises(InputValueError, match=r"^`samples` must be finite"):
+        F.slope_interval([0.0, 1.0, 2.0], [[0.0, 1.0, None], [0.0, 1.0, 2.0]])
+    with pytest.raises(InputValueError, match=r"^`Y` must have shape \(R ≥ 2, 2\); got \[\[0\.0, 1\.0\]\]\.$"):
+        F.slope_interval([0.0, 1.0], [[0.0, 1.0]])
+    # den = 0 with dropped mass > 0: infinite bound and no division warning
+    out = relative_bias_bound(np.array([1.0, 1.0, 1.0]), 0.0, 3, -1.0)
+    assert np.all(np.isinf(out))

@@ -52,7 +52,8 @@ def test_claims_table_rows_literal():
         ev("claim 3", "any", S, kind="identity"),  # identity beside legacy findings: counted in its column
     ]
     verdicts = F.claim_verdicts(evidence)
-    legacy = {"claim 3": (fd(S, "claim 3"), fd(S, "claim 3")), "claim 2": (fd(N, "claim 2"),)}
+    legacy = {"claim 3": (fd(S, "claim 3"), fd(S, "claim 3")), "claim 2": (fd(N, "claim 2"),),
+              "claim 5": (fd(N, "claim 5"),)}  # claim 5: legacy only, no Evidence record at all
     table = section.claims_table(verdicts, legacy)
     assert [c.key for c in table.columns] == [
         "claim", "statement", "conditions", "verdict", "tests", "identities", "section_findings", "basis",
@@ -73,7 +74,7 @@ def test_claims_table_rows_literal():
         ("Claim 2", text["claim 2"], "edge: inconclusive", I, 1, 0, 1, "interval tests"),
         ("Claim 3", text["claim 3"], "—", S, 0, 1, 2, "section findings (no interval)"),
         ("Claim 4", text["claim 4"], "contracting: supported; expanding: not supported", N, 3, 1, 0, "interval tests"),
-        ("Claim 5", text["claim 5"], "—", "not tested", 0, 0, 0, "—"),
+        ("Claim 5", text["claim 5"], "—", N, 0, 0, 1, "section findings (no interval)"),
     )
 
 
