@@ -208,7 +208,7 @@ class Tree:
 def _is_huge(expr, children) -> bool:
     if any(c.huge for c in children):
         return True
-    if expr is not None and any(a.is_Number and abs(a) > 1e308 for a in sp.preorder_traversal(expr)):
+    if expr is not None and any(a.is_Number and a.is_finite and abs(a) > 1e308 for a in sp.preorder_traversal(expr)):
         return True  # SymPy folded numbers into a coefficient beyond float64 (1e308*(h + h) = 2e308*h)
     if expr is None or not expr.is_number or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return False
