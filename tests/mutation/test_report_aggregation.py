@@ -122,3 +122,8 @@ def test_section_states_each_claims_verdict_and_count():
     assert blocks[-1].claim == "A finding without an interval." and blocks[-1].tag == ""  # untagged: listed last
     with pytest.raises(SectionUnavailable):
         section.build_findings_section(_ctx())
+
+
+def test_claims_table_with_nothing_tested():
+    table = section.claims_table({}, {})
+    assert [r[3:] for r in table.rows] == [("not tested", 0, 0, 0, "—")] * 5

@@ -108,3 +108,24 @@ def test_plateau_rule_by_hand():
         S.plateau([0], [1.0], tolerance=0.1)
     with pytest.raises(InputValueError, match=r"^`fraction` must lie in \(0, 1\); got 1"):
         S.plateau([0, 1], [1.0, 1.0], fraction=1, tolerance=0.1)
+
+
+def test_survivors_of_the_first_mutation_run():
+    one = S.paired_difference([1.0], [0.5], level=0.9, power=0.7)
+    assert math.isnan(one.sd) and math.isnan(one.t) and (one.level, one.power) == (0.9, 0.7)
+    gap = S.paired_difference([1.0, None, 3.0], [0.0, 0.0, 0.0])  # a missing run is NaN, never object arithmetic
+    assert math.isnan(gap.mean) and math.isnan(gap.ci_low)
+    gap_b = S.paired_difference([1.0, 2.0, 3.0], [0.0, None, 0.0])
+    assert math.isnan(gap_b.mean)
+    missing = S.plateau([0, 50, 100], [3.0, None, 2.0], tolerance=0.6)  # only y(s₀) and y_end matter
+    assert missing.start_step == 50 and missing.change == math.inf
+    assert S.plateau([0, 5, 10], [1.0, 2.0, math.inf], fraction=0.5, tolerance=0.6).change == math.inf
+    assert S.plateau([0, 50, 81, 100], [1.0, 2.0, 3.0, 2.0], fraction=0.2, tolerance=0.6).start_step == 50
+    with pytest.raises(InputValueError, match=r"^`steps` and `values` must be 1-d of equal length ≥ 2"):
+        S.plateau([0, 1, 2], [1.0, 2.0], tolerance=0.1)
+    with pytest.raises(InputValueError, match=r"^`fraction` must lie in \(0, 1\); got 0"):
+        S.plateau([0, 1], [1.0, 1.0], fraction=0, tolerance=0.1)
+    with pytest.raises(InputValueError, match=r"^`p` must lie in \(0, 1\); got 0\.0\.$"):
+        S.t_quantile(0.0, 3)
+    with pytest.raises(InputValueError, match=r"^`dof` must be a positive integer; got 0\.$"):
+        S.t_quantile(0.9, 0)
