@@ -103,16 +103,53 @@ def estimate_bytes(runs: int, T: int, batch: int, hidden: int, vocab: int, dtype
     return item * runs * (3 * (T + 1) * batch * hidden + 2 * T * batch * vocab)
 
 
-def _forward(stack: Stack, xs: np.ndarray, state: np.ndarray) -> np.ndarray:
+#: Hidden sizes up to which the engine runs BLAS on one thread (see `_one_blas_thread`).
+ONE_THREAD_HIDDEN = 256
+
+
+def _one_blas_thread(hidden: int):
+    """A context running BLAS on one thread when the products are small (n ≤ `ONE_THREAD_HIDDEN`).
+
+    The engine's largest products at the report's sizes (n = 32, T·B = 1024) have
+    m·n·k ≈ 10⁶, just above OpenBLAS's threshold for splitting a GEMM over
+    threads; on 2 shared cores the second thread's start-up and spinning made
+    `window_pass` ≈ 5x slower (``benchmarks/bench_training.py``, part 0) when
+    the process did not set ``OPENBLAS_NUM_THREADS=1`` (the CLI does; a script
+    calling `run_experiment` does not).
+    """
+    from ..spectra._threads import limit_blas_threads
+
+    return limit_blas_threads(1 if hidden <= ONE_THREAD_HIDDEN else None)
+
+
+def _buffer(work: dict | None, key: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array, reused from *work* across calls of the same shape.
+
+    Fresh multi-megabyte arrays are fresh pages from the OS on every call (a
+    page fault per 4 kB on first touch: ≈ 1.8 ms of the ≈ 4 ms forward pass at
+    the quick preset's sizes); ``work`` (a dict the caller keeps for a training
+    loop) holds them between calls.  ``None``: always a fresh array.
+    """
+    if work is None:
+        return np.empty(shape, dtype=dtype)
+    a = work.get(key)
+    if a is None or a.shape != shape or a.dtype != dtype:
+        a = work[key] = np.empty(shape, dtype=dtype)
+    return a
+
+
+def _forward(stack: Stack, xs: np.ndarray, state: np.ndarray, work: dict | None = None) -> np.ndarray:
     """States (R, T+1, B, n) from inputs ids xs (T, B) and initial states (R, B, n)."""
     R, n = stack.runs, stack.hidden
     T, B = xs.shape
-    S = np.empty((R, T + 1, B, n), dtype=stack.dtype)
+    S = _buffer(work, "S", (R, T + 1, B, n), stack.dtype)
     S[:, 0] = state
-    # U x_t + b for one-hot x_t is a column gather: (R, T, B, n)
-    Ut = stack.U.transpose(0, 2, 1)
-    S[:, 1:] = Ut[:, xs]
-    S[:, 1:] += stack.b[:, None, None, :]
+    # U x_t + b for one-hot x_t is a gather of the columns of U + b (R, V, n): adding b to the V
+    # columns first gives the same sums as adding it to the T·B gathered rows, and gathering from a
+    # contiguous (R, V, n) array is ≈ 4x faster than fancy-indexing the transposed view of U.
+    Ub = np.ascontiguousarray(stack.U.transpose(0, 2, 1))
+    Ub += stack.b[:, None, :]
+    S[:, 1:] = np.take(Ub, xs, axis=1)
     Wt = np.ascontiguousarray(stack.W.transpose(0, 2, 1))  # a transposed view makes matmul 2-3x slower
     tmp = np.empty((R, B, n), dtype=stack.dtype)
     for t in range(T):
@@ -122,14 +159,16 @@ def _forward(stack: Stack, xs: np.ndarray, state: np.ndarray) -> np.ndarray:
     return S
 
 
-def _readout(stack: Stack, H: np.ndarray, ys: np.ndarray):
+def _readout(stack: Stack, H: np.ndarray, ys: np.ndarray, work: dict | None = None):
     """Per-run mean cross entropy and ∂L/∂o, transposed: (R, V, TB), for states H (R, TB, n), targets ys (TB,).
 
     Logits are formed as (R, V, TB) so that the max and the sum over the
     vocabulary run across V contiguous rows (vectorised) instead of along
     short rows of V.
     """
-    Ot = np.matmul(stack.V, H.transpose(0, 2, 1))
+    R, TB = H.shape[0], H.shape[1]
+    Ot = _buffer(work, "O", (R, stack.vocab, TB), stack.dtype)
+    np.matmul(stack.V, H.transpose(0, 2, 1), out=Ot)
     Ot += stack.c[:, :, None]
     Ot -= Ot.max(axis=1, keepdims=True)
     m = ys.size
@@ -155,9 +194,10 @@ def sequence_loss(stack: Stack, ids: np.ndarray, *, batch: int) -> np.ndarray:
     streams = np.asarray(ids[: L * batch]).reshape(batch, L).T
     xs, ys = streams[:-1], streams[1:]
     state = np.zeros((stack.runs, batch, stack.hidden), dtype=stack.dtype)
-    S = _forward(stack, xs, state)
-    H = S[:, 1:].reshape(stack.runs, -1, stack.hidden)
-    Ot = np.matmul(stack.V, H.transpose(0, 2, 1))  # (R, V, TB): reductions over V run across rows
+    with _one_blas_thread(stack.hidden):
+        S = _forward(stack, xs, state)
+        H = S[:, 1:].reshape(stack.runs, -1, stack.hidden)
+        Ot = np.matmul(stack.V, H.transpose(0, 2, 1))  # (R, V, TB): reductions over V run across rows
     Ot += stack.c[:, :, None]
     shift = Ot.max(axis=1)
     y = ys.reshape(-1)
@@ -168,7 +208,7 @@ def sequence_loss(stack: Stack, ids: np.ndarray, *, batch: int) -> np.ndarray:
     return np.mean(lse - picked, axis=1)
 
 
-def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndarray):
+def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndarray, work: dict | None = None):
     """Loss, gradients and final states of every run on one window.
 
     Parameters
@@ -182,6 +222,10 @@ def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndar
     xi : ndarray, shape (R, T)
         Per-run weights of the links ``∂s_{k+1}/∂s_k`` in the reverse recursion
         (ones: exact gradient of the window's loss; ``xi[:, 0]`` is irrelevant).
+    work : dict, optional
+        Scratch arrays reused between calls (pass the same empty dict to every
+        call of a training loop: no fresh multi-megabyte arrays per update).
+        The returned arrays never alias it.
 
     Returns
     -------
@@ -203,18 +247,32 @@ def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndar
     >>> exact = gradients.full(window_problem(cell, ro, w, s0[0], 5))
     >>> bool(np.allclose(g["W"][0], exact["W"], rtol=1e-12, atol=1e-15))
     True
+
+    Reused scratch arrays (``work``) give the same numbers, bit for bit, call after call:
+
+    >>> work = {}
+    >>> again = [window_pass(stack_params([(cell, ro)]), w, s0, np.ones((1, 8)), work) for _ in range(2)]
+    >>> all(np.array_equal(a[1][k], g[k]) and a[0] == loss for a in again for k in g)
+    True
     """
+    with _one_blas_thread(stack.hidden):
+        return _window_pass(stack, window, state, xi, work)
+
+
+def _window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndarray, work: dict | None):
     R, n = stack.runs, stack.hidden
     T = window.shape[0] - 1
     B = window.shape[1]
     xs, ys = window[:-1], window[1:]
-    S = _forward(stack, xs, state)
+    S = _forward(stack, xs, state, work)
     H = S[:, 1:].reshape(R, T * B, n)
-    loss, dOt = _readout(stack, H, ys.reshape(-1))
+    loss, dOt = _readout(stack, H, ys.reshape(-1), work)
     gV = np.matmul(dOt, H)
     gc = dOt.sum(axis=2)
-    G = np.matmul(dOt.transpose(0, 2, 1), stack.V).reshape(R, T, B, n)
-    D = np.square(S[:, 1:])  # becomes δ: first 1 − s², then times the adjoint, step by step
+    G = _buffer(work, "G", (R, T, B, n), stack.dtype)
+    np.matmul(dOt.transpose(0, 2, 1), stack.V, out=G.reshape(R, T * B, n))
+    D = _buffer(work, "D", (R, T, B, n), stack.dtype)
+    np.square(S[:, 1:], out=D)  # becomes δ: first 1 − s², then times the adjoint, step by step
     np.subtract(1.0, D, out=D)
     xi = np.asarray(xi, dtype=stack.dtype)
     ones = np.all(xi == 1.0, axis=0)  # steps where no run cuts or reweights: skip the multiply
@@ -235,7 +293,9 @@ def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndar
     onehot = np.zeros((T * B, stack.vocab), dtype=stack.dtype)
     onehot[np.arange(T * B), xs.reshape(-1)] = 1.0
     gU = np.matmul(Dm.transpose(0, 2, 1), onehot)
-    gb = Dm.sum(axis=1)
+    # Σ_k δ_k = Σ_k δ_k x_kᵀ 1 (each x_k is one-hot): summing gU's V columns replaces
+    # a reduction over the T·B rows of Dm (a strided-axis sum, ≈ 0.6-1 ms at the quick sizes).
+    gb = gU.sum(axis=2)
     return loss, {"W": gW, "U": gU, "b": gb, "V": gV, "c": gc}, S[:, -1].copy()
 
 

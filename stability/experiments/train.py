@@ -584,6 +584,7 @@ def train_batch(
     state = np.zeros((R, config.batch, config.hidden), dtype=dtype)
     zero = np.zeros_like(state)
     names = engine.NAMES
+    work: dict = {}  # the engine's scratch arrays, reused by every update (no fresh pages per window)
     for k in range(n_steps):
         tick = time.perf_counter()
         j = k % len(windows)
@@ -591,7 +592,7 @@ def train_batch(
             state = zero
         xi = _draw_xi(pairs, T, xi_rngs)
         with np.errstate(all="ignore"):
-            loss, grads, final = engine.window_pass(stack, windows[j], state, xi)
+            loss, grads, final = engine.window_pass(stack, windows[j], state, xi, work)
             norms = engine.global_norms(grads)
             scales = engine.clip_scales(norms, config.clip)
             clipped = {n: grads[n] * _expand(scales, grads[n]) for n in names}
