@@ -1,7 +1,8 @@
 """Training throughput: the batched engine vs the one-run-at-a-time loop and vs torch.nn.RNN.
 
 Three measurements, medians of repeated timed updates after a warm-up, one
-BLAS thread (``OPENBLAS_NUM_THREADS=1``; torch gets ``set_num_threads(1)``):
+BLAS thread (``OPENBLAS_NUM_THREADS=1``; torch gets ``set_num_threads(1)``),
+after a micro-benchmark of one `engine.window_pass` (0., `window_pass_quick`):
 
 1. **Today's default experiment** (before batching: tanh RNN n = 64, B = 32,
    T = 32, τ = 8, Adam, θ = 1, 4 strategies × 3 seeds = 12 runs): one update of
@@ -176,10 +177,52 @@ def compare(title, cfg, strategies, data, *, reference=True):
     return rows
 
 
+def window_pass_quick(data, repeat=REPEATS * 4):
+    """0. One `engine.window_pass` at the quick preset's sizes (float32), three ways, medians in ms.
+
+    "before" is the configuration a script calling `run_experiment` had before
+    the engine fixed it: BLAS threads at the library's default (the CPU count)
+    and fresh arrays each call (``engine._window_pass`` bypasses the one-thread
+    limit; its U+b gather and gb are already the new ones, so the ratio
+    understates the whole change).  Measured on 2026-11-30 13:28 UTC against the
+    previous commit's engine.py itself (3879fcf; "Intel(R) Xeon(R) Processor", 2
+    shared cores, load average 3.3-3.4), medians of 20, wall / CPU ms per call:
+    threads unset: old 52.4 / 45.4 → new (work dict) 18.7 / 10.8, i.e. 2.8x wall,
+    4.2x CPU (inside ``run_experiment(preset("quick"))`` at load 4-5 the old median
+    was 145 ms wall, as in the cProfile that prompted this); ``OPENBLAS_NUM_THREADS=1``:
+    old 23.3 / 16.1 → new 14.5 / 10.5 (1.6x wall, 1.5x CPU).
+    """
+    from threadpoolctl import threadpool_limits
+
+    cfg = TrainingConfig.preset("quick")
+    pairs = [(seed, s) for seed in cfg.seeds for s in experiment_strategies(cfg) if s.kind != "tbptt"]
+    V = len(data.vocab)
+    stack = engine.stack_params([init_model("tanh", cfg.hidden, V, rng=np.random.default_rng(seed))
+                                 for seed, _ in pairs], np.float32)
+    window = stream_windows(data.train, cfg.batch, cfg.seq_len)[0]
+    state = np.zeros((stack.runs, cfg.batch, cfg.hidden), dtype=np.float32)
+    xi = np.ones((stack.runs, cfg.seq_len))
+    work = {}
+    with threadpool_limits(os.cpu_count(), user_api="blas"):
+        before = _median(lambda: engine._window_pass(stack, window, state, xi, None), repeat)
+    one = _median(lambda: engine.window_pass(stack, window, state, xi), repeat)
+    after = _median(lambda: engine.window_pass(stack, window, state, xi, work), repeat)
+    print(f"\n0. engine.window_pass at the quick preset's sizes: R={stack.runs}, n={cfg.hidden}, B={cfg.batch}, "
+          f"T={cfg.seq_len}, V={V}, float32 (median of {repeat})")
+    print(f"  {'':<58} {'wall ms':>9} {'CPU ms':>9}")
+    for name, (w, c) in (("before: BLAS threads = CPU count, fresh arrays", before),
+                         ("one BLAS thread (the engine's default now), fresh arrays", one),
+                         ("one BLAS thread + work dict (train_batch)", after)):
+        print(f"  {name:<58} {w * 1e3:9.2f} {c * 1e3:9.2f}")
+    print(f"  before/after wall ratio {before[0] / after[0]:.1f}x")
+    return before, one, after
+
+
 def main():
     print(f"CPU: {cpu_model()}; os.cpu_count()={os.cpu_count()}; "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     data = CharData.from_text(load_corpus(), heldout_fraction=0.1)
+    window_pass_quick(data)
     old = TrainingConfig(hidden=64, batch=32, seq_len=32, tau=8, taus=(8,), lr=0.01, seeds=(0, 1, 2),
                          strategies=("full", "truncated", "randomized", "artbp"))
     compare("1. today's default experiment (before batching)", old, experiment_strategies(old), data)
