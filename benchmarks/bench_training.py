@@ -190,7 +190,10 @@ def window_pass_quick(data, repeat=REPEATS * 4):
     threads unset: old 52.4 / 45.4 → new (work dict) 18.7 / 10.8, i.e. 2.8x wall,
     4.2x CPU (inside ``run_experiment(preset("quick"))`` at load 4-5 the old median
     was 145 ms wall, as in the cProfile that prompted this); ``OPENBLAS_NUM_THREADS=1``:
-    old 23.3 / 16.1 → new 14.5 / 10.5 (1.6x wall, 1.5x CPU).
+    old 23.3 / 16.1 → new 14.5 / 10.5 (1.6x wall, 1.5x CPU).  Whole
+    ``run_experiment(TrainingConfig.preset("quick"))``, same machine, old and new
+    alternated, load 3.5-4.2: threads unset 36.6 s → 2.4 s wall (19.7 → 1.7 s CPU);
+    one thread 3.4-3.7 s → 1.9-3.0 s wall (2.5-2.6 → 1.9-2.0 s CPU).
     """
     from threadpoolctl import threadpool_limits
 
