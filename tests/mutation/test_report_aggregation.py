@@ -81,12 +81,35 @@ def test_claims_table_rows_literal():
 def test_evidence_table_rows_literal():
     e = F.Evidence("claim 4", "expanding", "long products explode", 0.25, 0.2, 0.3, "CI above 0", S,
                    label="gain 1.5", unit="1/step")
-    table = section.evidence_table((e,))
+    exact = F.Evidence("claim 1", "any", "a formula", 8.0, 8.0, 8.0, "none: a formula cannot fail", S, "identity")
+    again = F.Evidence("claim 4", "contracting", "long products vanish", -1.2134, -1.2212, -1.1987, "CI above 0", N,
+                       label="gain 0.5", unit="1/step")
+    table = section.evidence_table((e, exact, again))
+    # grouped by claim (SPEC §6 order), then condition; hypothesis and threshold as note numbers
+    assert [c.key for c in table.columns] == [
+        "claim", "condition", "problem", "hypothesis", "estimate", "threshold", "verdict", "kind",
+    ]
     assert table.rows == (
-        ("claim 4", "expanding", "gain 1.5", "long products explode", 0.25, 0.2, 0.3, "1/step", "CI above 0", S,
-         "evidence"),
+        ("claim 1", "any", "", "H1", "8 (exact)", "T1", S, "identity"),
+        ("claim 4", "contracting", "gain 0.5", "H2", "−1.21 [−1.22, −1.2] 1/step", "T2", N, "evidence"),
+        ("claim 4", "expanding", "gain 1.5", "H3", "0.25 [0.2, 0.3] 1/step", "T2", S, "evidence"),
     )
-    assert [c.key for c in table.columns][4:7] == ["effect", "ci_low", "ci_high"]
+    # the records (JSON, CSV) keep every field raw, the full texts beside the note numbers
+    assert table.to_records()[2] == {
+        "claim": "claim 4", "condition": "expanding", "problem": "gain 1.5", "hypothesis": "long products explode",
+        "effect": 0.25, "ci_low": 0.2, "ci_high": 0.3, "unit": "1/step", "threshold": "CI above 0", "verdict": S,
+        "kind": "evidence", "hypothesis_note": "H3", "threshold_note": "T2",
+    }
+    assert table.column("ci_low") == (8.0, -1.2212, 0.2)
+    assert table.to_csv().splitlines()[0] == (
+        "claim,condition,problem,hypothesis,effect,ci_low,ci_high,unit,threshold,verdict,kind,hypothesis_note,"
+        "threshold_note")
+    assert table.to_dict()["caption"] == table.caption and len(table.to_dict()["rows"]) == 3
+    notes = section.notes_table((e, exact, again))
+    assert notes.rows == (
+        ("H1", "a formula"), ("H2", "long products vanish"), ("H3", "long products explode"),
+        ("T1", "none: a formula cannot fail"), ("T2", "CI above 0"),
+    )
 
 
 def _ctx(evidence=(), findings=(), summaries=()):
@@ -106,7 +129,9 @@ def test_section_states_each_claims_verdict_and_count():
     out = section.build_findings_section(_ctx(evidence, legacy, ("summary one",)))
     blocks = out.section.blocks
     assert isinstance(blocks[0], Paragraph) and F.RULE in blocks[0].text
-    assert [type(b).__name__ for b in blocks if isinstance(b, Table)] == ["Table", "Table"]
+    # the per-claim table first, then the tests and their notes
+    assert [type(b).__name__ for b in blocks if isinstance(b, Table)] == ["Table", "EvidenceTable", "Table", "Table"]
+    assert isinstance(blocks[1], Table) and [c.key for c in blocks[1].columns][:2] == ["claim", "statement"]
     claims = [b for b in blocks if isinstance(b, Finding) and b.tag]
     assert [(b.tag, b.verdict, b.value) for b in claims] == [
         ("claim 2", Verdict.NOT_SUPPORTED, 1),
@@ -117,7 +142,19 @@ def test_section_states_each_claims_verdict_and_count():
     assert claims[1].evidence.startswith("No interval test")
     bullets = [b for b in blocks if isinstance(b, Bullets)]
     text = "\n".join(i for b in bullets for i in b.items)
-    assert "identity, not counted" in text and "(no interval, not counted)" in text
+    # the findings without an interval, one row each: they decide claim 3 (no interval test), not claim 4
+    (other,) = [b for b in blocks if isinstance(b, Table) and b.id == "findings-other"]
+    assert other.rows == (
+        ("claim 3", S, "A finding without an interval", "—", "yes"),
+        ("claim 3", S, "A finding without an interval", "—", "yes"),
+        ("claim 4", I, "A finding without an interval", "—", "no"),
+    )
+    (tests,) = [b for b in blocks if isinstance(b, section.EvidenceTable)]
+    assert [(r["claim"], r["condition"], r["kind"]) for r in tests.to_records()] == [
+        ("claim 2", "any", "evidence"), ("claim 4", "contracting", "evidence"), ("claim 4", "edge", "identity"),
+        ("claim 4", "expanding", "evidence"),
+    ]
+    assert not any("Supported (" in i or "Inconclusive (" in i for i in text.splitlines())  # no prose repeat of tests
     assert "summary one" in text
     assert blocks[-1].claim == "A finding without an interval." and blocks[-1].tag == ""  # untagged: listed last
     with pytest.raises(SectionUnavailable):

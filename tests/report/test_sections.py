@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -350,7 +351,7 @@ def test_findings_decide_each_claim_per_condition(quick_doc):
     import json
 
     section = _section(quick_doc, "findings")
-    evidence, claims = _tables(section)[:2]
+    claims, evidence = _tables(section)[:2]  # the per-claim table first, then the tests
     records = evidence.to_records()
     assert records and all({"claim", "condition", "verdict", "effect", "ci_low", "ci_high", "kind"} <= set(r) for r in records)
     assert {r["kind"] for r in records} <= {"evidence", "identity"} and any(r["kind"] == "identity" for r in records)
@@ -358,7 +359,9 @@ def test_findings_decide_each_claim_per_condition(quick_doc):
         assert r["ci_low"] <= r["effect"] <= r["ci_high"]
     data = json.loads(quick_doc.to_json())
     (fsec,) = [s for s in data["sections"] if s["id"] == "findings"]
-    assert fsec["tables"][0]["rows"] == json.loads(json.dumps(records))
+    assert fsec["tables"][1]["rows"] == json.loads(json.dumps(records))
+    for r in records:  # the full hypothesis and threshold texts stay in the JSON beside the note numbers
+        assert r["hypothesis"] and r["threshold"] and r["hypothesis_note"][0] == "H" and r["threshold_note"][0] == "T"
     assert claims.column("claim") == ("Claim 1", "Claim 2", "Claim 3", "Claim 4", "Claim 5")
     for claim, per, overall_verdict, basis in zip(claims.column("claim"), claims.column("conditions"),
                                                   claims.column("verdict"), claims.column("basis")):
@@ -392,7 +395,7 @@ def test_findings_rule_on_hand_made_evidence():
         ev("claim 2", "any", "not supported"), ev("claim 5", "any", "supported", kind="identity"),
     ))
     out = build_findings_section(ctx)
-    claims = _tables(out.section)[1]
+    claims = _tables(out.section)[0]
     assert claims.column("verdict") == ("supported", "not supported", "not tested", "inconclusive", "not tested")
     assert claims.column("identities") == (0, 0, 0, 0, 1)
 
@@ -438,6 +441,74 @@ def test_cli_report_shows_the_same_numbers(quick_report, quick_doc):
                         assert cell in text, (section.id, col.key, cell)
 
 
+def _findings_html_rows(page_html: str) -> tuple[str, list[list[str]], dict[str, str]]:
+    """The findings section of report HTML: its text, the evidence table's body rows, the notes (number → text)."""
+    import html as html_lib
+
+    start = page_html.index('<section id="findings"')
+    body = page_html[start:page_html.index("</section>", start)]
+
+    def cells(table_id: str) -> list[list[str]]:
+        table = re.search(rf'<table id="{table_id}">(.*?)</table>', body, re.S).group(1)
+        tbody = table.split("<tbody>", 1)[1]
+        return [
+            [html_lib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+            for tr in re.findall(r"<tr>(.*?)</tr>", tbody, re.S)
+        ]
+
+    notes = {n: t for n, t in cells("findings-notes")}
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", body)), cells("findings-evidence"), notes
+
+
+def test_findings_rows_reference_their_threshold_and_numbers_in_html(quick_report, quick_doc):
+    """Every evidence row of the rendered findings section names a threshold note whose text is that test's
+    threshold (and a hypothesis note with its hypothesis), and shows its effect and 95% interval ends as
+    formatted from the raw JSON numbers (timing rows excepted: measured anew in each run)."""
+    section = _section(quick_doc, "findings")
+    records = _tables(section)[1].to_records()
+    text, rows, notes = _findings_html_rows(quick_report.html)
+    assert len(rows) == len(records) > 0
+    keys = [c.key for c in _tables(section)[1].columns]
+    for r, cells in zip(records, rows):
+        shown = dict(zip(keys, cells))
+        assert r["threshold"] in text
+        assert notes[shown["threshold"]] == r["threshold"], (shown, r["threshold"])
+        assert notes[shown["hypothesis"]] == r["hypothesis"], (shown, r["hypothesis"])
+        assert (shown["claim"], shown["condition"], shown["verdict"], shown["kind"]) == (
+            r["claim"], r["condition"], r["verdict"], r["kind"])
+        if "measured" in r["threshold"]:
+            continue
+        estimate = shown["estimate"]
+        assert estimate.startswith(format_number(r["effect"], sig=3) + " "), (estimate, r)
+        if r["ci_low"] == r["ci_high"]:
+            assert "(exact)" in estimate
+        else:
+            assert f"[{format_number(r['ci_low'], sig=3)}, {format_number(r['ci_high'], sig=3)}]" in estimate
+        assert estimate.endswith(r["unit"])
+
+
+def test_findings_html_check_rejects_a_wrong_threshold_reference():
+    """The parse above follows the page: rows whose threshold references are swapped resolve to the other
+    test's threshold, so the check above would fail on such a page."""
+    from stability.findings import Evidence
+    from stability.report import Document, render_html
+    from stability.report.sections.findings import build_findings_section
+
+    evidence = (Evidence("claim 1", "contracting", "h", -1.0, -1.1, -0.9, "below 0", "supported", unit="1/step"),
+                Evidence("claim 4", "expanding", "g", 0.5, 0.4, 0.6, "above 0", "supported", unit="1/step"))
+    section = build_findings_section(SimpleNamespace(evidence=evidence, findings=(), summaries=())).section
+    page = render_html(Document(title="t", sections=(section,)))
+    _, rows, notes = _findings_html_rows(page)
+    assert [notes[r[5]] for r in rows] == ["below 0", "above 0"] and rows[0][4] == "−1 [−1.1, −0.9] 1/step"
+    i = page.index('<table id="findings-evidence">')
+    j = page.index("</table>", i)
+    part = page[i:j].replace("<td>T1</td>", "<td>T9</td>").replace("<td>T2</td>", "<td>T1</td>").replace(
+        "<td>T9</td>", "<td>T2</td>")
+    swapped = page[:i] + part + page[j:]
+    _, rows, notes = _findings_html_rows(swapped)
+    assert [notes[r[5]] for r in rows] == ["above 0", "below 0"]
+
+
 def test_pdf_holds_key_numbers_and_verdicts(quick_report, quick_doc):
     """The PDF states λ₁ of every problem, the training perplexities, and every claim's verdict."""
     pypdf = pytest.importorskip("pypdf")
@@ -448,7 +519,7 @@ def test_pdf_holds_key_numbers_and_verdicts(quick_report, quick_doc):
         assert format_number(lam, sig=4) in text
     for ppl in _tables(_section(quick_doc, "training"))[0].column("perplexity_mean"):
         assert format_number(ppl, sig=4) in text
-    for claim in _tables(_section(quick_doc, "findings"))[1].column("claim"):
+    for claim in _tables(_section(quick_doc, "findings"))[0].column("claim"):
         assert claim in text
     for title in ("The model and the derivation", "Spectra", "The strategies compared", "The training experiment", "Findings"):
         assert title in text

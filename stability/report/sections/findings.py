@@ -18,19 +18,33 @@ claim tag) are listed beside them; they decide a claim only when it has no
 interval test at all, and then by the earlier rule (supported if all support
 it), said so in the table.  With nothing to gather the section is
 unavailable, never filled with placeholder claims.
+
+Layout: the rule and the per-claim table first, one verdict box per claim,
+then the evidence table with one short row per test (the effect and its
+interval in one cell; each distinct hypothesis and threshold text once, as a
+numbered note H1, T1, ... in the table after it, referenced beside the
+verdict it decides), and the findings without an interval in one table
+(`other_findings_table`).  The JSON/CSV records of the evidence table keep every
+field in full (`EvidenceTable`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..model import Bullets, Column, Finding, Paragraph, Section, Table, Verdict
 from .._context import SectionUnavailable
+from ..numbers import format_number
+from ...errors import InputValueError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._context import SectionOutput, StudyContext
 
-__all__ = ["build_findings_section", "CLAIMS", "overall", "evidence_table", "claims_table"]
+__all__ = [
+    "build_findings_section", "CLAIMS", "overall", "evidence_table", "notes_table", "other_findings_table",
+    "claims_table", "EvidenceTable",
+]
 
 
 def _claims() -> dict[str, str]:
@@ -53,9 +67,91 @@ def overall(findings: tuple[Finding, ...]) -> Verdict:
     return Verdict.INCONCLUSIVE
 
 
-def evidence_table(evidence: tuple) -> Table:
-    """One row per test: claim, condition, problem, hypothesis, effect, 95% CI, threshold, verdict, kind."""
-    return Table(
+_CONDITION_ORDER = ("contracting", "edge", "expanding", "any")
+
+
+def _estimate(e) -> str:
+    """The effect with its 95% interval and unit as one cell, e.g. ``−1.21 [−1.22, −1.19] 1/step``."""
+    unit = f" {e.unit}" if e.unit else ""
+    if e.ci_low == e.ci_high:
+        return f"{format_number(e.effect)} (exact){unit}"
+    return f"{format_number(e.effect)} [{format_number(e.ci_low)}, {format_number(e.ci_high)}]{unit}"
+
+
+def _notes(evidence: tuple) -> tuple[dict[str, str], dict[str, str]]:
+    """Number each distinct hypothesis (H1, H2, ...) and threshold (T1, T2, ...) text by first appearance."""
+    hyp: dict[str, str] = {}
+    thr: dict[str, str] = {}
+    for e in evidence:
+        hyp.setdefault(e.hypothesis, f"H{len(hyp) + 1}")
+        thr.setdefault(e.threshold, f"T{len(thr) + 1}")
+    return hyp, thr
+
+
+def _by_claim(evidence) -> tuple:
+    """The tests grouped by claim (SPEC §6 order), then condition; the sections' order kept within a group."""
+    claims = list(CLAIMS)
+
+    def key(e):
+        c = claims.index(e.claim) if e.claim in claims else len(claims)
+        k = _CONDITION_ORDER.index(e.condition) if e.condition in _CONDITION_ORDER else len(_CONDITION_ORDER)
+        return (c, k)
+
+    return tuple(sorted(evidence, key=key))
+
+
+@dataclass(frozen=True)
+class EvidenceTable(Table):
+    """The evidence table: short cells on the page, every test's full record in JSON and CSV.
+
+    The rows shown are the compact cells of `evidence_table` (hypothesis and
+    threshold as note numbers, the effect and its interval in one cell);
+    `to_records`, `to_csv`, `to_dict` and `column` read *data*, a plain
+    `Table` with one row per test and every field raw: claim, condition,
+    problem, hypothesis, effect, ci_low, ci_high, unit, threshold, verdict,
+    kind, and the note numbers shown on the page.
+    """
+
+    data: Table | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.data, Table) or len(self.data.rows) != len(self.rows):
+            raise InputValueError("`data` must be a Table with one row per displayed row.")
+
+    def column(self, key: str) -> tuple:
+        return self.data.column(key)
+
+    def to_records(self) -> list[dict]:
+        return self.data.to_records()
+
+    def to_csv(self) -> str:
+        return self.data.to_csv()
+
+    def to_dict(self) -> dict:
+        return {**self.data.to_dict(), "caption": self.caption}
+
+
+def evidence_table(evidence: tuple) -> EvidenceTable:
+    """One short row per test: claim, condition, problem, notes H/T, effect [95% CI], verdict, kind.
+
+    The notes (`notes_table`) give each distinct hypothesis and threshold text
+    once; the JSON/CSV records keep the full texts and the raw numbers.
+
+    Examples
+    --------
+    >>> from stability.findings import Evidence
+    >>> e = Evidence("claim 4", "expanding", "long products explode", 0.25, 0.2, 0.3, "CI above 0", "supported",
+    ...              label="gain 1.5", unit="1/step")
+    >>> evidence_table((e,)).rows
+    (('claim 4', 'expanding', 'gain 1.5', 'H1', '0.25 [0.2, 0.3] 1/step', 'T1', 'supported', 'evidence'),)
+    >>> record = evidence_table((e,)).to_records()[0]
+    >>> record["ci_low"], record["threshold"], record["threshold_note"]
+    (0.2, 'CI above 0', 'T1')
+    """
+    evidence = _by_claim(evidence)
+    hyp, thr = _notes(evidence)
+    data = Table(
         columns=(
             Column("claim", "Claim", kind="text"),
             Column("condition", "Condition", kind="text"),
@@ -68,19 +164,51 @@ def evidence_table(evidence: tuple) -> Table:
             Column("threshold", "Threshold", kind="text"),
             Column("verdict", "Verdict", kind="text"),
             Column("kind", "Kind", kind="text"),
+            Column("hypothesis_note", "Hypothesis note", kind="text"),
+            Column("threshold_note", "Threshold note", kind="text"),
         ),
         rows=tuple(
             (e.claim, e.condition, e.label, e.hypothesis, e.effect, e.ci_low, e.ci_high, e.unit, e.threshold,
-             e.verdict, e.kind)
+             e.verdict, e.kind, hyp[e.hypothesis], thr[e.threshold])
+            for e in evidence
+        ),
+    )
+    return EvidenceTable(
+        columns=(
+            Column("claim", "Claim", kind="text"),
+            Column("condition", "Condition", kind="text"),
+            Column("problem", "Problem", kind="text"),
+            Column("hypothesis", "Hyp.", kind="text"),
+            Column("estimate", "Effect [95% CI] unit", kind="text"),
+            Column("threshold", "Thr.", kind="text"),
+            Column("verdict", "Verdict", kind="text"),
+            Column("kind", "Kind", kind="text"),
+        ),
+        rows=tuple(
+            (e.claim, e.condition, e.label, hyp[e.hypothesis], _estimate(e), thr[e.threshold], e.verdict, e.kind)
             for e in evidence
         ),
         caption=(
-            "Every test of the chapter's claims in this run, with the condition it applies under (λ₁'s 95% "
-            "interval below 0: contracting; containing 0: edge; above 0: expanding; 'any': not conditional), the "
-            "pre-stated hypothesis, the effect with its 95% interval (t intervals across independent draws; equal "
-            "ends for exact values), the threshold that decides it, and the verdict. Identities hold by "
-            "construction: shown, never counted."
+            "Every test of the chapter's claims in this run, grouped by claim, with the condition it applies under "
+            "(λ₁'s 95% interval below 0: contracting; containing 0: edge; above 0: expanding; 'any': not "
+            "conditional), the pre-stated hypothesis (Hyp., a note of the next table), the effect with its 95% "
+            "interval (t intervals across independent draws; '(exact)' for exact values), the threshold that "
+            "decides it (Thr., a note of the next table), and the verdict. Identities hold by construction: shown, "
+            "never counted."
         ),
+        id="findings-evidence",
+        data=data,
+    )
+
+
+def notes_table(evidence: tuple) -> Table:
+    """Each distinct hypothesis (H1, ...) and threshold (T1, ...) text of the evidence table, once."""
+    hyp, thr = _notes(_by_claim(evidence))
+    return Table(
+        columns=(Column("note", "Note", kind="text"), Column("text", "Hypothesis (H) or threshold (T)", kind="text")),
+        rows=tuple((n, t) for t, n in hyp.items()) + tuple((n, t) for t, n in thr.items()),
+        caption="The hypotheses (H) and the thresholds that decide them (T), numbered as in the evidence table.",
+        id="findings-notes",
     )
 
 
@@ -121,8 +249,35 @@ def claims_table(verdicts: dict, legacy: dict) -> Table:
     )
 
 
+def other_findings_table(verdicts: dict, legacy: dict) -> Table:
+    """The findings sections report without an interval, one row each, and whether they decide their claim."""
+    rows = []
+    for tag, old in legacy.items():
+        v = verdicts.get(tag)
+        decided = v is not None and any(c.evidence for c in v.conditions)
+        for f in old:
+            rows.append((tag, f.verdict.value, f.claim.rstrip("."), f.display_value if f.value is not None else "—",
+                         "no" if decided else "yes"))
+    return Table(
+        columns=(
+            Column("claim", "Claim", kind="text"),
+            Column("verdict", "Verdict", kind="text"),
+            Column("finding", "Finding (no interval)", kind="text"),
+            Column("value", "Value", kind="text"),
+            Column("decides", "Decides", kind="text"),
+        ),
+        rows=tuple(rows),
+        caption=(
+            "Findings the sections report without an interval ('Other findings' above), each shown in its own "
+            "section too. Decides: 'yes' where the claim has no interval test (then supported if all support it); "
+            "'no' where interval tests decide it."
+        ),
+        id="findings-other",
+    )
+
+
 def build_findings_section(ctx: "StudyContext") -> "SectionOutput":
-    """(f) The tests with intervals, the per-condition and overall verdicts, the summaries."""
+    """(f) The rule and the per-claim verdicts first, then one short row per test with numbered notes, the summaries."""
     from ... import findings as F
     from .._context import SectionOutput
 
@@ -137,10 +292,8 @@ def build_findings_section(ctx: "StudyContext") -> "SectionOutput":
             "them'): for example, no butterfly effect is expected when λ₁ < 0, so a sensitivity that does not grow "
             "there *supports* claim 1. Rule, stated before the run: " + F.RULE
         ),
+        claims_table(verdicts, legacy),
     ]
-    if evidence:
-        blocks.append(evidence_table(evidence))
-    blocks.append(claims_table(verdicts, legacy))
     for tag, text in CLAIMS.items():
         v = verdicts.get(tag)
         old = legacy.get(tag, ())
@@ -154,31 +307,19 @@ def build_findings_section(ctx: "StudyContext") -> "SectionOutput":
                 claim=f"{tag.capitalize()}: {text}",
                 verdict=verdict,
                 evidence=(
-                    (f"Per condition — {per}. Interval tests counted:" if decided
-                     else "No interval test; decided by the section findings below (supported if all support it). "
-                     "Findings:")
+                    (f"Per condition — {per}. Interval tests counted (listed in the evidence table):" if decided
+                     else "No interval test; decided by its findings without an interval (table of other findings "
+                     "below; supported if all support it). Findings:")
                 ),
                 value=sum(len(c.evidence) for c in v.conditions) if decided else len(old),
                 tag=tag,
             )
         )
-        items = []
-        if v is not None:
-            for c in v.conditions:
-                for e in c.evidence + c.identities:
-                    ci = "" if e.ci_low == e.ci_high else f" [{e.ci_low:.3g}, {e.ci_high:.3g}]"
-                    items.append(
-                        f"**{e.verdict.capitalize()}** ({e.condition}{', ' + e.label if e.label else ''}"
-                        f"{'; identity, not counted' if e.kind == 'identity' else ''}): {e.hypothesis} — effect "
-                        f"{e.effect:.3g}{ci} {e.unit}".rstrip() + f"; threshold: {e.threshold}"
-                    )
-        for f in old:
-            items.append(
-                f"*{f.verdict.label}* (no interval{', not counted' if decided else ''}): {f.claim.rstrip('.')}"
-                + (f" — {f.display_value}" if f.value is not None else "")
-            )
-        if items:
-            blocks.append(Bullets(tuple(items)))
+    if evidence:
+        blocks.append(evidence_table(evidence))
+        blocks.append(notes_table(evidence))
+    if any(legacy.values()):
+        blocks.append(other_findings_table(verdicts, legacy))
     if ctx.summaries:
         blocks.append(Paragraph("What the numbers of this run say, section by section:"))
         blocks.append(Bullets(tuple(ctx.summaries)))
