@@ -36,7 +36,8 @@ __all__ = ["t_quantile", "PairedDifference", "paired_difference", "Evidence", "P
 
 
 def t_quantile(p: float, dof: int) -> float:
-    """Quantile of Student's t with *dof* degrees of freedom (``scipy.stats.t.ppf``).
+    """Quantile of Student's t with *dof* degrees of freedom (``scipy.special.stdtrit``, equal to ``scipy.stats.t.ppf``;
+    `scipy.special` imports in a third of the time of `scipy.stats`).
 
     Examples
     --------
@@ -47,9 +48,9 @@ def t_quantile(p: float, dof: int) -> float:
         raise InputValueError(f"`p` must lie in (0, 1); got {describe(p)}.")
     if isinstance(dof, bool) or not isinstance(dof, (int, np.integer)) or dof < 1:
         raise InputValueError(f"`dof` must be a positive integer; got {describe(dof)}.")
-    from scipy import stats
+    from scipy.special import stdtrit
 
-    return float(stats.t.ppf(p, int(dof)))
+    return float(stdtrit(int(dof), p))
 
 
 @dataclasses.dataclass(frozen=True)
