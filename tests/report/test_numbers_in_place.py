@@ -83,12 +83,6 @@ def _pdf_text(path):
     return subprocess.run([exe, "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (found by this test, 2026-11-30): the PDF drops the last columns of wide tables -- the "
-    "spectra predictions table's 'exact bias at τ' and 'ε' columns are not in the PDF text; remove this mark "
-    "when the PDF lays out every column",
-)
 def test_pdf_rows_carry_the_same_numbers_in_reading_order(built):
     doc, _, pdf_path = built
     text = _pdf_text(pdf_path)
