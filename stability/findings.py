@@ -257,6 +257,9 @@ def combine_interval(a: Interval, b: Interval, *, sign: float = -1.0, level: flo
     se = math.sqrt(va + vb)
     if se == 0:
         return Interval(est, 0.0, est, est, math.inf, level, "combined", a.n + b.n)
+    for name, v, d in (("a", va, a.dof), ("b", vb, b.dof)):
+        if v > 0 and not d > 0:  # NaN or ≤ 0 degrees of freedom: no t quantile exists
+            raise InputValueError(f"`{name}` has standard error > 0 but {d!r} degrees of freedom; need dof > 0.")
     terms = [v**2 / d for v, d in ((va, a.dof), (vb, b.dof)) if v > 0]
     dof = (va + vb) ** 2 / sum(terms) if all(math.isfinite(d) and d > 0 for v, d in ((va, a.dof), (vb, b.dof)) if v > 0) else math.inf
     q = _t_quantile(level, dof)
@@ -325,6 +328,8 @@ def condition_of(lambda1: float, stderr: float, *, dof: float = math.inf, level:
     >>> condition_of(0.0, 0.0), condition_of(0.3, 0.1), condition_of(0.1, 0.1)
     ('edge', 'expanding', 'edge')
     """
+    if math.isnan(lambda1):
+        raise InputValueError(f"`lambda1` must be a number or ±inf; got {lambda1!r} (a NaN exponent has no regime).")
     if not math.isfinite(lambda1):
         return "contracting" if lambda1 == -math.inf else "expanding"
     se = stderr if math.isfinite(stderr) else 0.0

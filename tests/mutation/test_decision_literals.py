@@ -188,6 +188,8 @@ def test_condition_of_degenerate_inputs():
     assert F.condition_of(-1e-9, 0.0) == "contracting"
     assert F.condition_of(-math.inf, 0.1) == "contracting" and F.condition_of(math.inf, 0.1) == "expanding"
     assert F.condition_of(0.3, math.inf) == "expanding"  # an unknown s.e. is treated as 0 (documented)
+    with pytest.raises(ValueError, match="`lambda1`.*NaN exponent has no regime"):
+        F.condition_of(math.nan, 0.1)  # never a silent regime for a NaN exponent
 
 
 def test_condition_of_interval_boundaries():
@@ -361,6 +363,10 @@ def test_combine_interval_fields_levels_and_dof_rules():
     # a standard error below 1 (variance v < 1) is a normal case, not "exact"
     small = F.combine_interval(iv(0.0, 0.0, est=0.0, se=0.5, dof=3.0), iv(0.0, 0.0, est=0.0, se=0.0, dof=0.0))
     assert small.dof == pytest.approx(3.0)
+    # a side with a standard error but no degrees of freedom has no t quantile: a typed error, not ZeroDivisionError
+    for bad in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="`a` has standard error > 0"):
+            F.combine_interval(iv(0.0, 0.0, est=0.0, se=0.3, dof=bad), b)
 
 
 def test_slope_interval_validation_and_level():

@@ -58,7 +58,8 @@ CLAIMS = _claims()
 
 
 def overall(findings: tuple[Finding, ...]) -> Verdict:
-    """The rule for findings without intervals: supported if all support, not supported if none does."""
+    """The rule for findings without intervals: supported if every finding supports the claim, not supported if
+    every finding is "not supported", otherwise (mixed verdicts, any inconclusive one, or none) inconclusive."""
     verdicts = {f.verdict for f in findings}
     if verdicts == {Verdict.SUPPORTED}:
         return Verdict.SUPPORTED
