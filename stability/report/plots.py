@@ -45,7 +45,6 @@ __all__ = [
     "lag_figure",
     "products_figure",
     "truncation_figure",
-    "randomized_figure",
     "cost_figure",
     "training_figure",
     "panels",
@@ -269,25 +268,12 @@ def truncation_figure(results: list):
     return make
 
 
-def randomized_figure(results: list):
-    """Figure: relative variance of randomized truncation against π, exact lines and Monte Carlo points."""
-
-    def make():
-        from .. import plot
-        from .style import new_figure
-
-        fig = new_figure(height=3.3)
-        ax = fig.add_subplot()
-        exact = {r.regime.label: [s for _, s, _ in r.randomized] for r in results}
-        mc = {r.regime.label: [m for _, _, m in r.randomized] for r in results}
-        plot.strategy_curves(exact, x="pi", monte_carlo=mc, ax=ax)
-        return fig
-
-    return make
-
-
 def cost_figure(results: list):
-    """Figure: relative MSE against expected backward steps, one panel per problem, shared legend below."""
+    """Figure: relative MSE against expected backward steps, one panel per problem, shared legend below.
+
+    A result with a ``meaningful(pi)`` method (the strategies section's, which is False below π*) keeps
+    only the Monte Carlo points it marks meaningful.
+    """
 
     def make():
         from .. import plot
@@ -300,7 +286,9 @@ def cost_figure(results: list):
                 "truncated, chunked τ": [s for _, s in r.chunked],
                 "randomized π": [s for _, s, _ in r.randomized],
             }
-            mc = {"randomized π": [m for _, _, m in r.randomized]}
+            meaningful = getattr(r, "meaningful", lambda pi: True)
+            kept = [m if meaningful(pi) else None for pi, _, m in r.randomized]
+            mc = {"randomized π": kept} if any(m is not None for m in kept) else None
             plot.strategy_curves(series, x="cost", monte_carlo=mc, ax=ax, legend=None)
             ax.axvline(r.full_cost.backward_steps, color=PALETTE[6], linewidth=0.8, linestyle=":",
                        label="full BPTT (MSE 0)")

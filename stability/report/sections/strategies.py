@@ -211,35 +211,11 @@ def _randomized_figure(results: list[RegimeStrategies]):
 
 
 def _cost_figure(results: list[RegimeStrategies]):
-    """Relative MSE against expected backward steps, one panel per problem (the layout of
-    `report.plots.cost_figure`); Monte Carlo points only where π ≥ π* (below it they are not meaningful)."""
+    """Relative MSE against expected backward steps (`report.plots.cost_figure`); Monte Carlo points only where
+    π ≥ π* (`RegimeStrategies.meaningful`: below it they are not meaningful)."""
+    from ..plots import cost_figure
 
-    def make():
-        from ... import plot
-        from ..plots import _panel_title, _shared_legend, panels
-        from ..style import PALETTE
-
-        fig, axes = panels(len(results), height=3.2)
-        for i, (ax, r) in enumerate(zip(axes, results)):
-            series = {
-                "truncated, window τ": [s for _, s in r.window],
-                "truncated, chunked τ": [s for _, s in r.chunked],
-                "randomized π": [s for _, s, _ in r.randomized],
-            }
-            kept = [mc if r.meaningful(pi) else None for pi, _, mc in r.randomized]
-            mc = {"randomized π": kept} if any(m is not None for m in kept) else None
-            plot.strategy_curves(series, x="cost", monte_carlo=mc, ax=ax, legend=None)
-            ax.axvline(r.full_cost.backward_steps, color=PALETTE[6], linewidth=0.8, linestyle=":",
-                       label="full BPTT (MSE 0)")
-            _panel_title(ax, r.regime.label)
-            ax.set_xlabel("")
-            if i % 3:
-                ax.set_ylabel("")
-        axes[min(1, len(axes) - 1)].set_xlabel("expected backward steps per sequence")
-        _shared_legend(fig, axes[:1], ncols=3)
-        return fig
-
-    return make
+    return cost_figure(results)
 
 
 # --------------------------------------------------------------------------- findings
