@@ -59,7 +59,9 @@ def _figure(result: Any, summary, tol: float):
 
         from ..style import LINESTYLES, MARKERS, PALETTE, label_axes, new_figure
 
-        fig = new_figure(height=3.4)
+        from ... import plot
+
+        fig = new_figure(height=4.0)
         left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.15]})
         ref = f"truncated-{result.config.tau}"
         keys = ("full", ref, "randomized", "artbp", f"tbptt-{result.config.tau}")
@@ -69,7 +71,7 @@ def _figure(result: Any, summary, tol: float):
         lo = min(m[-1] for _, _, m in _curves(result, keys))
         left.set_ylim(lo * 0.97, lo * 1.6)  # the end of training, where strategies differ
         label_axes(left, x="characters seen", x_unit="millions", y="held-out perplexity")
-        left.legend(fontsize=7, loc="upper right")
+        plot.legend_outside(left, "below", fontsize=7, ncols=2)  # below the axes: never over a curve
         rows = [s for s in summary if s.strategy != "full"]
         y = np.arange(len(rows))[::-1]
         d = np.array([100 * s.diff_vs_full for s in rows])
@@ -83,7 +85,7 @@ def _figure(result: Any, summary, tol: float):
         right.plot(d[~finite], y[~finite], "o", color=PALETTE[0], markersize=4)
         right.set_yticks(y, [s.label for s in rows], fontsize=7.5)
         label_axes(right, x="final held-out perplexity − full", x_unit="% of full", y="")
-        right.legend(fontsize=7, loc="lower right")
+        plot.legend_outside(right, "below", fontsize=7, ncols=1)
         return fig
 
     return make
