@@ -367,6 +367,8 @@ def test_combine_interval_fields_levels_and_dof_rules():
     for bad in (0.0, -1.0, math.nan):
         with pytest.raises(ValueError, match="`a` has standard error > 0"):
             F.combine_interval(iv(0.0, 0.0, est=0.0, se=0.3, dof=bad), b)
+        with pytest.raises(ValueError, match="`b` has standard error > 0"):
+            F.combine_interval(b, iv(0.0, 0.0, est=0.0, se=0.3, dof=bad))
 
 
 def test_slope_interval_validation_and_level():
