@@ -54,3 +54,22 @@ try:  # Hypothesis is a test extra
         settings.load_profile(_profile)
 except ImportError:  # pragma: no cover
     pass
+
+
+# Doctests of the torch adapters need PyTorch, an optional dependency: without it they are skipped
+# (with the reason), and with STABILITY_REQUIRE_TORCH=1 (set by .ci/run) they run and fail instead.
+_TORCH_DOCTEST_MODULES = ("stability/torch.py", "stability/cells/torch.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    import importlib.util
+
+    if os.environ.get("STABILITY_REQUIRE_TORCH") == "1" or importlib.util.find_spec("torch") is not None:
+        return
+    import pytest
+
+    skip = pytest.mark.skip(reason="could not import 'torch': the torch adapters' doctests need PyTorch")
+    for item in items:
+        path = str(getattr(item, "path", "")).replace(os.sep, "/")
+        if type(item).__name__ == "DoctestItem" and path.endswith(_TORCH_DOCTEST_MODULES):
+            item.add_marker(skip)

@@ -20,6 +20,10 @@ def test_readme_has_python_examples():
 def test_readme_example_runs(index, capsys):
     """Each ```python block of the README executes without error (its asserts included)."""
     pytest.importorskip("sympy")
+    if re.search(r"^\s*(import torch|from stability\.torch import)", BLOCKS[index], flags=re.M):
+        from tests._support import require_torch
+
+        require_torch()  # the "Your own model" examples (skip without torch; CI requires it)
     code = compile(BLOCKS[index], f"README.md[python block {index}]", "exec")
     namespace: dict = {}
     exec(code, namespace)  # our own README text, not user input

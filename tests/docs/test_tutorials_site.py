@@ -35,6 +35,9 @@ def _build(tmp_path: Path, cache: Path, *, config: Path | None = None, **env) ->
 
 @pytest.mark.slow
 def test_site_builds_strictly_with_executed_tutorials(tmp_path, docs_cache):
+    from tests._support import require_torch
+
+    require_torch()  # tutorial 2 trains a small nn.RNN (skip without torch; CI requires it)
     run = _build(tmp_path, docs_cache)
     assert run.returncode == 0, run.stderr[-4000:]
     site = tmp_path / "site"
