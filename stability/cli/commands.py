@@ -288,10 +288,14 @@ def compare(args: argparse.Namespace) -> int:
     with bad_input(validating=False):
         result = compare_strategies(Regime(spec.cell, spec.gain, spec, problem), taus=tuple(sorted(taus)),
                                     pis=tuple(sorted(pis)), draws=0, rng=None)
-    table = comparison_table(result)
-    if args.format == "csv":
+    return print_table(comparison_table(result), args.format)
+
+
+def print_table(table: Any, fmt: str) -> int:
+    """Write a report `Table` to stdout as ``csv``, ``json`` or text (its caption, then the rows); exit status 0."""
+    if fmt == "csv":
         sys.stdout.write(table.to_csv())
-    elif args.format == "json":
+    elif fmt == "json":
         print(table.to_json())
     else:
         print(table.caption)

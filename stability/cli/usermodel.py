@@ -6,7 +6,6 @@ The accepted files are described in `MODEL_HELP` / `DATA_HELP` (shown by ``--hel
 from __future__ import annotations
 
 import argparse
-import sys
 
 __all__ = ["add_model_options", "wants_user_model", "user_recipe", "spectrum", "compare", "MODEL_HELP", "DATA_HELP"]
 
@@ -137,11 +136,6 @@ def compare(args: argparse.Namespace) -> int:
         caption=f"{model.describe()} on {data.source}: {count} windows of {T} steps as one batch; exact bias, "
                 "variance (Hutchinson trace for randomized truncation) and expected cost.",
     )
-    if args.format == "csv":
-        sys.stdout.write(table.to_csv())
-    elif args.format == "json":
-        print(table.to_json())
-    else:
-        print(table.caption)
-        sys.stdout.write(table.to_text())
-    return 0
+    from .commands import print_table
+
+    return print_table(table, args.format)
