@@ -243,6 +243,9 @@ def clipping(vectors: np.ndarray, thetas: np.ndarray, *, level: float = 0.95, rn
         with np.errstate(invalid="ignore", divide="ignore"):
             return shift / np.where(den > 0, den, np.nan)
 
+    if not weighted_norm(np.ones((1, W)) / W)[0] > 0:  # relative to ‖mean G‖: undefined, never a silent NaN
+        raise InputValueError("`vectors`: the mean gradient over the windows is 0, so the relative bias of "
+                              "clipping is undefined.")
     frac, flo, fhi, rb, blo, bhi = ([] for _ in range(6))
     a = 1 - level
     for theta in thetas:

@@ -61,6 +61,13 @@ def test_lambda1_matches_the_linearised_closed_form():
     assert s2.regime == "expanding"
 
 
+def test_clipping_of_a_zero_mean_gradient_is_an_error_not_nan():
+    """‖mean G‖ = 0 leaves the relative clipping bias undefined: a typed error, never a NaN in the result."""
+    V = np.array([[1.0, 2.0], [-1.0, -2.0]])
+    with pytest.raises(InputValueError, match="mean gradient over the windows is 0"):
+        clipping(V, np.array([0.5]), rng=0)
+
+
 def test_clipping_against_direct_formulas():
     """Fraction, Clopper–Pearson bounds and clipping bias against explicit loops and scipy.stats."""
     from scipy.stats import beta
