@@ -25,18 +25,25 @@ k to state k + 1; ξ ≡ 1 is `gradients.full`, ξ = 0 at piece starts is
 dtype: float64 (exact; the tests) or float32 (training: NumPy's float32
 ``tanh`` is SIMD-vectorised, ≈ 4× faster than the float64 one on AVX2, and
 the GEMMs are twice as fast).
+
+GRU cells: `GRUStack` (`stability.experiments.engine_gru`) has the same
+interface; `stack_params`, `unstack_params`, `window_pass`, `sequence_loss`
+and `estimate_bytes` dispatch on the cell / stack type.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import ClassVar
 
 import numpy as np
 
-from ..errors import InputValueError
+from ..errors import InputTypeError, InputValueError
+from . import engine_gru as _gru
+from .engine_gru import GRUStack
 
-__all__ = ["Stack", "stack_params", "unstack_params", "window_pass", "sequence_loss", "estimate_bytes"]
+__all__ = ["Stack", "GRUStack", "stack_params", "unstack_params", "window_pass", "sequence_loss", "estimate_bytes"]
 
 #: Parameter names of a stack (cell W, U, b; readout V, c) in a fixed order.
 NAMES = ("W", "U", "b", "V", "c")
@@ -44,13 +51,16 @@ NAMES = ("W", "U", "b", "V", "c")
 
 @dataclasses.dataclass
 class Stack:
-    """Parameters of R runs on a leading run axis (mutable: the optimiser updates it in place)."""
+    """Parameters of R tanh-RNN runs on a leading run axis (mutable: the optimiser updates it in place)."""
 
     W: np.ndarray  # (R, n, n)
     U: np.ndarray  # (R, n, V)
     b: np.ndarray  # (R, n)
     V: np.ndarray  # (R, V, n)
     c: np.ndarray  # (R, V)
+
+    cell: ClassVar[str] = "tanh"
+    names: ClassVar[tuple[str, ...]] = NAMES
 
     @property
     def runs(self) -> int:
@@ -76,10 +86,22 @@ class Stack:
         return Stack(**{n: np.array(getattr(self, n)[idx]) for n in NAMES})
 
 
-def stack_params(models, dtype=np.float64) -> Stack:
-    """Stack ``(cell, readout)`` pairs of TanhRNN cells into a `Stack` of the given dtype."""
+def stack_params(models, dtype=np.float64) -> Stack | GRUStack:
+    """Stack ``(cell, readout)`` pairs of TanhRNN cells into a `Stack` (GRU cells: a `GRUStack`) of the given dtype."""
+    from ..cells import GRU, TanhRNN
+
     cells = [m[0] for m in models]
     reads = [m[1] for m in models]
+    if not cells:
+        raise InputValueError("`models` must hold at least one (cell, readout) pair; got none.")
+    kinds = {type(c) for c in cells}
+    if kinds == {GRU}:
+        return _gru.stack_gru(cells, reads, dtype)
+    if kinds != {TanhRNN}:
+        raise InputTypeError(
+            "`models` must hold TanhRNN cells or GRU cells, all of one type; got "
+            f"{sorted(k.__name__ for k in kinds)}."
+        )
     return Stack(
         W=np.stack([c.params["W"] for c in cells]).astype(dtype),
         U=np.stack([c.params["U"] for c in cells]).astype(dtype),
@@ -89,17 +111,27 @@ def stack_params(models, dtype=np.float64) -> Stack:
     )
 
 
-def unstack_params(stack: Stack, r: int):
-    """Run *r* of a stack as ``(TanhRNN, readout)`` in float64."""
+def unstack_params(stack: Stack | GRUStack, r: int):
+    """Run *r* of a stack as ``(TanhRNN, readout)`` (a `GRUStack`: ``(GRU, readout)``) in float64."""
     from ..cells import TanhRNN
+
+    if isinstance(stack, GRUStack):
+        return _gru.unstack_gru(stack, r)
 
     cell = TanhRNN({n: np.array(getattr(stack, n)[r], dtype=np.float64) for n in ("W", "U", "b")})
     return cell, {"V": np.array(stack.V[r], dtype=np.float64), "c": np.array(stack.c[r], dtype=np.float64)}
 
 
-def estimate_bytes(runs: int, T: int, batch: int, hidden: int, vocab: int, dtype) -> int:
-    """Bytes held by one `window_pass` of *runs* runs (states, adjoints, outputs), before allocating."""
+def estimate_bytes(runs: int, T: int, batch: int, hidden: int, vocab: int, dtype, cell: str = "tanh") -> int:
+    """Bytes held by one `window_pass` of *runs* runs (states, adjoints, outputs), before allocating.
+
+    ``cell``: "tanh" or "gru" (a GRU also holds its gates and its 3n-wide adjoints).
+    """
     item = np.dtype(dtype).itemsize
+    if cell == "gru":
+        return item * runs * _gru.words_per_run(T, batch, hidden, vocab)
+    if cell != "tanh":
+        raise InputValueError(f"`cell` must be 'tanh' or 'gru'; got {cell!r}.")
     return item * runs * (3 * (T + 1) * batch * hidden + 2 * T * batch * vocab)
 
 
@@ -183,7 +215,7 @@ def _readout(stack: Stack, H: np.ndarray, ys: np.ndarray, work: dict | None = No
     return loss, Ot
 
 
-def sequence_loss(stack: Stack, ids: np.ndarray, *, batch: int) -> np.ndarray:
+def sequence_loss(stack: Stack | GRUStack, ids: np.ndarray, *, batch: int) -> np.ndarray:
     """Per-run mean cross entropy (nats) of reading *ids* as *batch* streams from the zero state.
 
     ``exp`` of it is `stability.experiments.perplexity` of each run (a test checks it).
@@ -195,7 +227,7 @@ def sequence_loss(stack: Stack, ids: np.ndarray, *, batch: int) -> np.ndarray:
     xs, ys = streams[:-1], streams[1:]
     state = np.zeros((stack.runs, batch, stack.hidden), dtype=stack.dtype)
     with _one_blas_thread(stack.hidden):
-        S = _forward(stack, xs, state)
+        S = _gru.forward(stack, xs, state, cache=False)[0] if isinstance(stack, GRUStack) else _forward(stack, xs, state)
         H = S[:, 1:].reshape(stack.runs, -1, stack.hidden)
         Ot = np.matmul(stack.V, H.transpose(0, 2, 1))  # (R, V, TB): reductions over V run across rows
     Ot += stack.c[:, :, None]
@@ -208,13 +240,13 @@ def sequence_loss(stack: Stack, ids: np.ndarray, *, batch: int) -> np.ndarray:
     return np.mean(lse - picked, axis=1)
 
 
-def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndarray, work: dict | None = None):
+def window_pass(stack: Stack | GRUStack, window: np.ndarray, state: np.ndarray, xi: np.ndarray, work: dict | None = None):
     """Loss, gradients and final states of every run on one window.
 
     Parameters
     ----------
-    stack : Stack
-        R runs.
+    stack : Stack or GRUStack
+        R runs (grads are keyed by the stack's ``names``).
     window : int ndarray, shape (T + 1, B)
         Character ids (inputs the first T rows, targets the last T).
     state : ndarray, shape (R, B, n)
@@ -256,6 +288,8 @@ def window_pass(stack: Stack, window: np.ndarray, state: np.ndarray, xi: np.ndar
     True
     """
     with _one_blas_thread(stack.hidden):
+        if isinstance(stack, GRUStack):
+            return _gru.window_pass(stack, window, state, xi, work)
         return _window_pass(stack, window, state, xi, work)
 
 
