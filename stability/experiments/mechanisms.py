@@ -21,7 +21,7 @@ from .model import window_problem
 
 __all__ = ["heldout_window", "lag_fraction", "xi_and_data_variance", "mechanism_evidence", "LAG_THRESHOLD", "VARIANCE_THRESHOLD"]
 
-CELL_PARAMS = ("W", "U", "b")
+CELL_PARAMS = ("W", "U", "b")  # the tanh cell's; `lag_fraction` uses the given cell's own `param_names`
 
 
 def heldout_window(ids: np.ndarray, batch: int, T: int) -> np.ndarray:
@@ -35,7 +35,7 @@ def heldout_window(ids: np.ndarray, batch: int, T: int) -> np.ndarray:
 
 
 def lag_fraction(cell, readout, window: np.ndarray, taus) -> dict[int, float]:
-    """``‖G − G_{≤τ}‖ / ‖G‖`` for each τ, over the cell's parameters, on one window from the zero state.
+    """``‖G − G_{≤τ}‖ / ‖G‖`` for each τ, over the cell's parameters (any cell), on one window from the zero state.
 
     G is `gradients.full` of the window's `Problem`; ``G_{≤τ}`` the sum of its
     lag terms 0..τ (`gradients.lag_contributions`, cumulative).
@@ -57,17 +57,18 @@ def lag_fraction(cell, readout, window: np.ndarray, taus) -> dict[int, float]:
     G = gradients.full(tape)
     lc = gradients.lag_contributions(tape, max_lag=max(taus))
     cum = lc.cumulative()
-    total = sum(float(np.sum(G[n] ** 2)) for n in CELL_PARAMS)
+    names = cell.param_names
+    total = sum(float(np.sum(G[n] ** 2)) for n in names)
     out = {}
     K = len(lc.lags)
     for t in taus:
         k = min(t, K - 1)
-        rest = sum(float(np.sum((G[n] - cum[n][k]) ** 2)) for n in CELL_PARAMS)
+        rest = sum(float(np.sum((G[n] - cum[n][k]) ** 2)) for n in names)
         out[t] = float(np.sqrt(rest / total)) if total > 0 else 0.0
     return out
 
 
-def xi_and_data_variance(stack: engine.Stack, r: int, strategy, windows: np.ndarray, draws: int,
+def xi_and_data_variance(stack: engine.Stack | engine.GRUStack, r: int, strategy, windows: np.ndarray, draws: int,
                          rng: np.random.Generator) -> tuple[float, float]:
     """Mechanism (b) for run *r* of *stack* with a random *strategy*, over *windows* (M, T + 1, B).
 
@@ -90,7 +91,7 @@ def xi_and_data_variance(stack: engine.Stack, r: int, strategy, windows: np.ndar
         for k in range(draws):
             xi[k + 1] = strategy.xi(T, rng)
         _, g, _ = engine.window_pass(rep, w, state, xi)
-        vec = np.concatenate([g[n].reshape(draws + 1, -1).astype(np.float64) for n in engine.NAMES], axis=1)
+        vec = np.concatenate([g[n].reshape(draws + 1, -1).astype(np.float64) for n in stack.names], axis=1)
         exact.append(vec[0])
         xi_var.append(float(np.mean(np.sum((vec[1:] - vec[0]) ** 2, axis=1))))
     E = np.array(exact)

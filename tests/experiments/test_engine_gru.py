@@ -184,3 +184,23 @@ def test_float32_path_is_close_to_float64():
             err = np.linalg.norm(g32[name][r] - g64[name][r]) / np.linalg.norm(g64[name][r])
             assert 0 < err < 1e-5, (name, r, err)
     np.testing.assert_allclose(f32, f64, rtol=0, atol=1e-6)
+
+
+def test_mechanisms_measure_gru_runs():
+    """lag_fraction and xi_and_data_variance on a GRU: against gradients.truncated(window) and gradients.full."""
+    from stability.experiments.mechanisms import lag_fraction, xi_and_data_variance
+
+    cell, ro = _model(20)
+    w = _window(21)
+    p = window_problem(cell, ro, w, np.zeros((B, N)), V)
+    G, Gt = gradients.full(p), gradients.truncated(p, 2)
+    num = sum(np.sum((G[n] - Gt[n]) ** 2) for n in GRU.param_names)
+    den = sum(np.sum(G[n] ** 2) for n in GRU.param_names)
+    got = lag_fraction(cell, ro, w, (2,))[2]
+    assert got == pytest.approx(np.sqrt(num / den), rel=1e-10) and got > 1e-6
+
+    windows = np.stack([_window(s) for s in (22, 23, 24)])
+    _, dv = xi_and_data_variance(engine.stack_params([(cell, ro)]), 0, Strategy("randomized", pi=0.6), windows, 2,
+                                 np.random.default_rng(0))
+    E = np.array([gradients.full(window_problem(cell, ro, x, np.zeros((B, N)), V)).vector() for x in windows])
+    assert dv == pytest.approx(np.sum((E - E.mean(0)) ** 2) / 2, rel=1e-10)
