@@ -201,11 +201,17 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     extra = [_claim_finding(cv) for cv in verdict.claim2_all if cv.subject != verdict.claim2.subject]
     mechanisms = _mechanism_findings(result, summary)
     plateaus = [s for s in summary if not s.plateaued]
+    rule = (f"held-out perplexity changes by less than {pct * c.tolerance:g}% over the last 20% of updates, "
+            f"largest change over runs {pct * max(s.plateau_change for s in summary):.2f}%")
+    lowered = c.lr_decay > 0
     plateau_text = (
-        "Every run is flat by the plateau rule." if not plateaus else
-        f"By the plateau rule (held-out perplexity changes by less than {pct * c.tolerance:g}% over the last 20% of "
-        f"updates) {len(plateaus)} of {len(summary)} strategies are not yet flat (largest change "
-        f"{pct * max(s.plateau_change for s in plateaus):.1f}%): the comparison is at a fixed budget, not at convergence."
+        (f"Every run is flat by the plateau rule ({rule})"
+         + (" under this schedule: the final updates run at the lowered learning rate, so flat says that "
+            "further updates at that rate change little, not that the model has reached its capacity."
+            if lowered else "."))
+        if not plateaus else
+        f"By the plateau rule ({rule}) {len(plateaus)} of {len(summary)} strategies are not yet flat: the "
+        "comparison is at a fixed budget, not at convergence."
     )
 
     ib = influence_balancing(taus=spec.influence_taus, windows=spec.influence_windows, seeds=seeds[:1])
@@ -255,7 +261,10 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
         Paragraph(
             f"A character-level {c.cell} RNN (n = {c.hidden}, batch {c.batch}, windows of T = {c.seq_len} characters, "
             f"{c.steps} {c.optimizer} updates, learning rate {c.lr:g}"
-            + (f" falling linearly towards 0 over the last {100 * c.lr_decay:.0f}% of updates" if c.lr_decay else "")
+            + ((f" falling linearly towards 0 over the last {100 * c.lr_decay:.0f}% of updates"
+                if c.lr_schedule == "linear" else
+                f" cut to {c.lr * c.lr_step_factor:g} for the last {100 * c.lr_decay:.0f}% of updates")
+               if c.lr_decay else "")
             + f", clipping at {c.clip:g}, {c.dtype}) is trained "
             f"on *The Time Machine* with each strategy, {len(seeds)} time{'s' if len(seeds) != 1 else ''} (seeds "
             f"{', '.join(map(str, seeds))}; the same seed gives every strategy the same initial weights and data). "
