@@ -94,9 +94,9 @@ def unstack_gru(stack: GRUStack, r: int):
 
 
 def words_per_run(T: int, batch: int, hidden: int, vocab: int) -> int:
-    """Array elements one run of `window_pass` holds (states, gates, adjoints, outputs)."""
-    # S (T+1)Bn; GI/P 3n; RZ 2n; HN, NN, G n each; Dhh 3n, Dn n  -> 12 n per step; O and one-hot 2V
-    return (T + 1) * batch * hidden + T * batch * (12 * hidden + 2 * vocab)
+    """Array elements one run of `window_pass` holds (states, local factors, adjoints, outputs)."""
+    # S (T+1)Bn; GI/P 3n; P1, Z, G n each; Dhh 3n  -> 9n per step (+1n slack); logits and one-hot 2V
+    return (T + 1) * batch * hidden + T * batch * (10 * hidden + 2 * vocab)
 
 
 def _sigmoid_(x: np.ndarray) -> np.ndarray:
@@ -109,8 +109,16 @@ def _sigmoid_(x: np.ndarray) -> np.ndarray:
 
 
 def forward(stack: GRUStack, xs: np.ndarray, state: np.ndarray, work: dict | None = None, *, cache: bool = True):
-    """States (R, T+1, B, n) from ids xs (T, B) and initial states (R, B, n); with *cache*, also
-    the gates ``RZ`` (R, T, B, 2n), ``HN`` = W_hn h + b_hn and ``NN`` = n, each (R, T, B, n)."""
+    """States (R, T+1, B, n) from ids xs (T, B) and initial states (R, B, n).
+
+    With *cache*, also the local factors of every step k that the backward pass
+    needs, formed while the step's gates are in cache: ``P`` (R, T, B, 3n)
+    ``= [P1 ⊙ hn ⊙ r(1 − r), (h − n) ⊙ z(1 − z), P1 ⊙ r]`` with
+    ``P1 = (1 − z) ⊙ (1 − n²)`` (R, T, B, n), and ``Z`` = z (R, T, B, n): the
+    hidden-side pre-activation adjoints of step k are then ``a_k ⊙ P_k``
+    blockwise, the input side's n block ``a_k ⊙ P1_k``.  Returns ``(S, P, P1, Z)``
+    (the last three None without *cache*).
+    """
     from .engine import _buffer
 
     R, n = stack.runs, stack.hidden
@@ -122,35 +130,48 @@ def forward(stack: GRUStack, xs: np.ndarray, state: np.ndarray, work: dict | Non
     table = np.ascontiguousarray(stack.weight_ih.transpose(0, 2, 1))  # (R, V, 3n)
     table += stack.bias_ih[:, None, :]
     table[:, :, : 2 * n] += stack.bias_hh[:, None, : 2 * n]
-    GI = _buffer(work, "GI", (R, T, B, 3 * n), dt)
+    GI = _buffer(work, "GI", (R, T, B, 3 * n), dt)  # overwritten step by step by P when caching
     np.take(table, xs, axis=1, out=GI, mode="clip")  # ids are valid: clip only avoids out='s buffering
     WhhT = np.ascontiguousarray(stack.weight_hh.transpose(0, 2, 1))  # (R, n, 3n)
     bhn = stack.bias_hh[:, None, 2 * n :]
-    if cache:
-        RZ = _buffer(work, "RZ", (R, T, B, 2 * n), dt)
-        HN = _buffer(work, "HN", (R, T, B, n), dt)
-        NN = _buffer(work, "NN", (R, T, B, n), dt)
-    else:
-        RZ = NN = HN = None
+    P1 = _buffer(work, "P1", (R, T, B, n), dt) if cache else None
+    Z = _buffer(work, "Z", (R, T, B, n), dt) if cache else None
     gh = np.empty((R, B, 3 * n), dtype=dt)
-    tmp = np.empty((R, B, n), dtype=dt)
+    nn = np.empty((R, B, n), dtype=dt)
+    w1 = np.empty((R, B, n), dtype=dt)
+    w2 = np.empty((R, B, n), dtype=dt)
     for t in range(T):
         h = S[:, t]
+        gi = GI[:, t]
         np.matmul(h, WhhT, out=gh)
-        rz = gh[..., : 2 * n] if RZ is None else RZ[:, t]
-        np.add(gh[..., : 2 * n], GI[:, t, :, : 2 * n], out=rz)
+        rz = gh[..., : 2 * n]
+        rz += gi[..., : 2 * n]
         _sigmoid_(rz)
-        hn = gh[..., 2 * n :] if HN is None else HN[:, t]
-        np.add(gh[..., 2 * n :], bhn, out=hn)
-        nn = tmp if NN is None else NN[:, t]
-        np.multiply(rz[..., :n], hn, out=nn)
-        nn += GI[:, t, :, 2 * n :]
+        r, z = rz[..., :n], rz[..., n:]
+        hn = gh[..., 2 * n :]
+        hn += bhn
+        np.multiply(r, hn, out=nn)
+        nn += gi[..., 2 * n :]
         np.tanh(nn, out=nn)
         out = S[:, t + 1]
         np.subtract(h, nn, out=out)  # h' = n + z ⊙ (h − n), as `GRU.forward`
-        out *= rz[..., n:]
+        if cache:
+            Z[:, t] = z
+            p1 = P1[:, t]
+            np.multiply(nn, nn, out=p1)
+            np.subtract(1.0, p1, out=p1)
+            np.subtract(1.0, z, out=w1)
+            p1 *= w1  # (1 − z)(1 − n²)
+            w1 *= z  # z(1 − z)
+            np.multiply(out, w1, out=gi[..., n : 2 * n])  # (h − n) z(1 − z)
+            np.multiply(p1, r, out=gi[..., 2 * n :])  # P1 r
+            np.subtract(1.0, r, out=w2)
+            w2 *= r
+            w2 *= hn
+            np.multiply(w2, p1, out=gi[..., :n])  # P1 hn r(1 − r)
+        out *= z
         out += nn
-    return S, RZ, HN, NN
+    return S, (GI if cache else None), P1, Z
 
 
 def window_pass(stack: GRUStack, window: np.ndarray, state: np.ndarray, xi: np.ndarray, work: dict | None):
@@ -163,33 +184,13 @@ def window_pass(stack: GRUStack, window: np.ndarray, state: np.ndarray, xi: np.n
     TB = T * B
     dt = stack.dtype
     xs, ys = window[:-1], window[1:]
-    S, RZ, HN, NN = forward(stack, xs, state, work)
+    S, P, P1, z = forward(stack, xs, state, work)
     H = S[:, 1:].reshape(R, TB, n)
     loss, dOt = _readout(stack, H, ys.reshape(-1), work)
     gV = np.matmul(dOt, H)
     gc = dOt.sum(axis=2)
     G = _buffer(work, "G", (R, T, B, n), dt)  # g_k, then (in place) the total adjoints a_k
     np.matmul(dOt.transpose(0, 2, 1), stack.V, out=G.reshape(R, TB, n))
-
-    # Local factors of every step at once, in the forward pass's GI buffer (no longer needed):
-    # P = [P1 hn r(1−r), (h − n) z(1−z), P1 r] with P1 = (1 − z)(1 − n²), so that the hidden-side
-    # pre-activation adjoints of step k are a_k ⊙ P_k blockwise.
-    r, z = RZ[..., :n], RZ[..., n:]
-    P = _buffer(work, "GI", (R, T, B, 3 * n), dt)
-    P1 = _buffer(work, "P1", (R, T, B, n), dt)
-    np.multiply(NN, NN, out=P1)
-    np.subtract(1.0, P1, out=P1)
-    Pz = P[..., n : 2 * n]
-    np.subtract(1.0, z, out=Pz)
-    P1 *= Pz  # (1 − z)(1 − n²)
-    Pz *= z  # z(1 − z)
-    Pr = P[..., :n]
-    np.subtract(1.0, r, out=Pr)
-    Pr *= r
-    Pr *= HN
-    Pr *= P1  # P1 hn r(1 − r)
-    Pz *= np.subtract(S[:, :-1], NN, out=NN)  # (h − n) z(1 − z); NN is not needed after this
-    np.multiply(P1, r, out=P[..., 2 * n :])
 
     xi = np.asarray(xi, dtype=dt)
     ones = np.all(xi == 1.0, axis=0)  # steps where no run cuts or reweights: skip the multiply
@@ -199,7 +200,8 @@ def window_pass(stack: GRUStack, window: np.ndarray, state: np.ndarray, xi: np.n
     direct = np.empty((R, B, n), dtype=dt)
     for k in range(T - 1, -1, -1):
         a = G[:, k]
-        np.multiply(P4[:, k], a[:, :, None, :], out=D4[:, k])
+        for g in range(3):  # three plain products: faster than one broadcast over the gate axis
+            np.multiply(P4[:, k, :, g], a, out=D4[:, k, :, g])
         if k == 0:
             break
         np.matmul(Dhh[:, k], stack.weight_hh, out=tmp)
