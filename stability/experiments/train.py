@@ -86,7 +86,7 @@ class TrainingConfig:
     Attributes
     ----------
     cell : {"tanh", "gru"}
-        "gru" runs one run at a time (`train_reference`); "tanh" uses the batched engine.
+        Both run on the batched engine (`engine.Stack` / `engine.GRUStack`).
     hidden : int
         Hidden size n.
     batch : int
@@ -511,7 +511,7 @@ def train_batch(
     mechanisms: bool = True,
     progress=None,
 ) -> tuple[TrainingRun, ...]:
-    """Train every (seed, strategy) pair together on the batched engine (tanh cell).
+    """Train every (seed, strategy) pair together on the batched engine (tanh or GRU cell).
 
     All strategies must share a window length (every kind but TBPTT, or
     TBPTT alone).  Runs are ordered seed-major: ``[(seed, strategy) for seed in
@@ -530,8 +530,6 @@ def train_batch(
     >>> [(r.strategy.key, r.seed, len(r.steps)) for r in runs][:3]
     [('full', 0, 4), ('truncated-4', 0, 4), ('truncated-16', 0, 4)]
     """
-    if config.cell != "tanh":
-        raise InputValueError(f"the batched engine trains tanh cells; got cell {config.cell!r} (use train_reference).")
     data = _load_data(config, data)
     strategies = tuple(strategies)
     schedules = {_schedule(config, s) for s in strategies}
@@ -542,7 +540,7 @@ def train_batch(
     pairs = [(seed, s) for seed in seeds for s in strategies]
     R = len(pairs)
     V = len(data.vocab)
-    need = engine.estimate_bytes(R, T, config.batch, config.hidden, V, dtype)
+    need = engine.estimate_bytes(R, T, config.batch, config.hidden, V, dtype, cell=config.cell)
     if need > MAX_TASK_BYTES:
         raise InputValueError(
             f"a batch of {R} runs at T = {T}, B = {config.batch}, n = {config.hidden} needs about "
@@ -553,7 +551,7 @@ def train_batch(
     for seed, s in pairs:
         if seed not in cache:
             init_rng, _ = _seeds_of(seed)
-            cache[seed] = init_model("tanh", config.hidden, V, rng=init_rng)
+            cache[seed] = init_model(config.cell, config.hidden, V, rng=init_rng)
         models.append(cache[seed])
         xi_rngs.append(_seeds_of(seed)[1])
     stack = engine.stack_params(models, dtype)
@@ -601,7 +599,7 @@ def train_batch(
     evaluate(0)
     state = np.zeros((R, config.batch, config.hidden), dtype=dtype)
     zero = np.zeros_like(state)
-    names = engine.NAMES
+    names = stack.names
     work: dict = {}  # the engine's scratch arrays, reused by every update (no fresh pages per window)
     for k in range(n_steps):
         tick = time.perf_counter()
@@ -664,8 +662,7 @@ def train(
 ) -> TrainingRun:
     """Train the character LM with one strategy and one seed (see the module docstring).
 
-    Tanh cells run on the batched engine with one run (`train_batch`), GRU
-    cells on the one-run-at-a-time loop (`train_reference`).
+    Runs on the batched engine with one run (`train_batch`), tanh or GRU cell.
 
     Parameters
     ----------
@@ -691,8 +688,6 @@ def train(
         raise InputTypeError(f"`config` must be a TrainingConfig; got {describe(config)}.")
     strat = _as_strategy(strategy, config)
     seed = as_int("seed", seed, minimum=0)
-    if config.cell != "tanh":
-        return train_reference(config, strat, seed=seed, data=data)
     return train_batch(config, (strat,), (seed,), data, mechanisms=mechanisms)[0]
 
 
@@ -1083,9 +1078,7 @@ def _run_task(task: _Task) -> tuple[TrainingRun, ...]:
     cfg = task.config
     data = CharData.from_text(load_corpus() if task.text is None else task.text,
                               heldout_fraction=cfg.heldout_fraction, max_chars=cfg.max_chars)
-    if cfg.cell == "tanh":
-        return train_batch(cfg, task.strategies, task.seeds, data)
-    return tuple(train_reference(cfg, s, seed=seed, data=data) for seed in task.seeds for s in task.strategies)
+    return train_batch(cfg, task.strategies, task.seeds, data)
 
 
 def plan_tasks(config: TrainingConfig, strategies, *, seeds_per_task: int | None, text: str | None = None):

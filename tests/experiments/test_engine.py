@@ -170,10 +170,10 @@ def test_memory_is_estimated_before_allocating(data):
         train_batch(cfg, (Strategy("full"), Strategy("truncated", tau=8)), cfg.seeds, data)
 
 
-def test_train_gru_uses_the_reference_loop(data):
-    """GRU cells are trained one run at a time (the engine is tanh only) and the engine refuses them."""
+def test_train_gru_runs_on_the_engine(data):
+    """GRU cells train on the batched engine too: `train` is `train_batch` with one run."""
     cfg = TINY.replace(cell="gru", steps=3, eval_every=3, seeds=(0,))
     run = train(cfg, "full", seed=0, data=data)
     assert len(run.steps) == 3
-    with pytest.raises(InputValueError, match="tanh"):
-        train_batch(cfg, experiment_strategies(cfg)[:1], (0,), data)
+    again = train_batch(cfg, experiment_strategies(cfg)[:1], (0,), data, mechanisms=False)[0]
+    np.testing.assert_array_equal(run.curve("loss"), again.curve("loss"))
