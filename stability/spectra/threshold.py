@@ -43,6 +43,23 @@ error is the delete-one-group jackknife over G groups of consecutive
 positions (each sequence split into segments much longer than k₂: the
 batch-means idea for a stationary sequence, and independent sequences are
 independent groups); the interval is t-based with G − 1 degrees of freedom.
+
+The fourth moment and Monte Carlo.  A Monte Carlo estimate of the variance
+(the sample variance of R draws of Ĝ) has the standard error
+``sd(‖Ĝ − G‖²)/√R``, which needs the *fourth* moment of Ĝ.  A surviving lag-k
+term carries Π ξ_j/π with E(ξ/π)⁴ = π·π⁻⁴ = π⁻³, so the lag-k part of
+E‖Ĝ‖⁴ scales like ``(e^{L(4)}/π³)^k`` with the order-4 exponent
+
+    L(4) = lim_k (1/k) ln E ‖c_{i+k} ⋯ c_{i+1} v‖⁴,
+
+estimated in the same pass as L(2) (the same windows with e^{4ℓ} for e^{2ℓ},
+the same jackknife groups).  The fourth moment stays bounded in T only for
+π ≥ π*₄ = e^{L(4)/3}.  Since L(q) is convex with L(0) = 0, L(4) ≥ 2 L(2), and
+π*₄ > π* whenever π* < 1: between π* and π*₄ the variance is finite but the
+standard error of its Monte Carlo estimate is not — the sample standard
+deviation of ‖Ĝ − G‖² is then carried by draws too rare to be seen, so the
+reported s.e. (and the Monte Carlo variance itself) fall short of the truth.
+`VarianceThreshold.mc_reliable` marks the π where the s.e. can be trusted.
 """
 
 from __future__ import annotations
@@ -65,7 +82,7 @@ __all__ = ["VarianceThreshold", "variance_threshold", "MeasuredThreshold", "meas
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class VarianceThreshold:
-    """The order-2 generalized Lyapunov exponent L(2) and the threshold π* = e^{L(2)}.
+    """The order-2 generalized Lyapunov exponent L(2) and the threshold π* = e^{L(2)}; L(4) and π*₄ = e^{L(4)/3}.
 
     Attributes
     ----------
@@ -85,6 +102,16 @@ class VarianceThreshold:
         e^{L2_low}, e^{L2_high}: the interval of π* alone.
     pi_typical : float
         e^{2λ₁}: the threshold of one typical long sequence (L(2) ≥ 2λ₁).
+    L4, L4_stderr, L4_low, L4_high : float
+        The order-4 exponent L(4) = lim (1/k) ln E‖P_k v‖⁴ from the same
+        windows and jackknife groups, and its t-interval (NaN when the
+        object was built without it).
+    pi_star4 : float
+        e^{L(4)/3}: below it the fourth moment of the randomized estimate
+        diverges in T, and with it the standard error of a Monte Carlo
+        variance (module docstring; `mc_reliable`).
+    pi_star4_low, pi_star4_high : float
+        e^{L4_low/3}, e^{L4_high/3}.
     low, high : float
         Where the divergence threshold of a finite problem is predicted to
         lie: ``low = e^{2(λ₁ − t·se(λ₁))}`` (the typical end) and
@@ -116,6 +143,10 @@ class VarianceThreshold:
     windows: int
     level: float
     resampled: int = 0
+    L4: float = math.nan
+    L4_stderr: float = math.nan
+    L4_low: float = math.nan
+    L4_high: float = math.nan
 
     @property
     def pi_star(self) -> float:
@@ -128,6 +159,18 @@ class VarianceThreshold:
     @property
     def pi_star_high(self) -> float:
         return math.exp(self.L2_high)
+
+    @property
+    def pi_star4(self) -> float:
+        return math.exp(self.L4 / 3.0)
+
+    @property
+    def pi_star4_low(self) -> float:
+        return math.exp(self.L4_low / 3.0)
+
+    @property
+    def pi_star4_high(self) -> float:
+        return math.exp(self.L4_high / 3.0)
 
     @property
     def pi_typical(self) -> float:
@@ -156,6 +199,22 @@ class VarianceThreshold:
             return False
         return None
 
+    def mc_reliable(self, pi: float) -> bool:
+        """True where a Monte Carlo estimate of the variance has a meaningful standard error at constant π.
+
+        The s.e. of a Monte Carlo variance is the sample s.d. of ‖Ĝ − G‖²
+        over √R: it estimates the fourth moment of Ĝ, whose lag-k part scales
+        like (e^{L(4)}/π³)^k because E(ξ/π)⁴ = π⁻³.  It stays bounded in T
+        only for π ≥ π*₄ = e^{L(4)/3}; the decision asks for that with
+        confidence, π ≥ ``pi_star4_high`` (the upper end of π*₄'s interval).
+        π ≥ 1 keeps every term (no randomness): True.  False when L(4) was
+        not estimated (NaN): nothing vouches for the fourth moment.
+        """
+        if pi >= 1.0:
+            return True
+        hi = self.pi_star4_high
+        return bool(math.isfinite(hi) and pi >= hi)
+
     def summary(self) -> str:
         pct = f"{100 * self.level:g}%"
         return "\n".join(
@@ -168,6 +227,10 @@ class VarianceThreshold:
                 f"  π* = e^(L(2)) = {self.pi_star:.4g} ({self.pi_star_low:.4g} … {self.pi_star_high:.4g}); "
                 f"typical e^(2λ₁) = {self.pi_typical:.4g}",
                 f"  the variance diverges in T for π below {self.low:.4g} … {self.high:.4g}",
+                f"  L(4) = {self.L4:.4g} ± {self.L4_stderr:.2g} per step ({pct}: {self.L4_low:.4g} … {self.L4_high:.4g}); "
+                f"π*₄ = e^(L(4)/3) = {self.pi_star4:.4g} ({self.pi_star4_low:.4g} … {self.pi_star4_high:.4g})",
+                f"  Monte Carlo standard errors of the variance are meaningful for π ≥ {self.pi_star4_high:.4g} "
+                "(finite fourth moment)",
             ]
             + ([f"  (trajectory of {self.resampled} steps driven by the problem's resampled input vectors)"]
                if self.resampled else [])
@@ -176,7 +239,8 @@ class VarianceThreshold:
     def __repr__(self) -> str:
         return (
             f"VarianceThreshold(pi_star={self.pi_star:.4g}, low={self.low:.4g}, high={self.high:.4g}, "
-            f"L2={self.L2:.4g}, L2_stderr={self.L2_stderr:.2g})"
+            f"L2={self.L2:.4g}, L2_stderr={self.L2_stderr:.2g}, pi_star4={self.pi_star4:.4g}, L4={self.L4:.4g}, "
+            f"L4_stderr={self.L4_stderr:.2g})"
         )
 
     def _repr_html_(self) -> str:
@@ -227,6 +291,10 @@ def variance_threshold(
 ) -> VarianceThreshold:
     """Estimate L(2) and the variance threshold π* = e^{L(2)} of randomized truncation (SPEC §7).
 
+    In the same pass, L(4) and π*₄ = e^{L(4)/3}: the keep probability above
+    which a Monte Carlo estimate of the variance has a meaningful standard
+    error (`VarianceThreshold.mc_reliable`; module docstring).
+
     Parameters
     ----------
     problem : Cell, Problem, Tape, ndarray or callable
@@ -272,6 +340,11 @@ def variance_threshold(
     >>> vt = variance_threshold(np.broadcast_to(W, (1000, 2, 2)), warmup=50)
     >>> round(vt.pi_star, 12), round(vt.L2_stderr, 12)
     (0.25, 0.0)
+
+    and L(4) = 4 ln ρ, so π*₄ = ρ^{4/3} = 0.5^{4/3}:
+
+    >>> round(vt.pi_star4, 6), vt.mc_reliable(0.3), vt.mc_reliable(0.4)
+    (0.39685, False, True)
     """
     k1, k2 = (4, 16) if lags is None else lags
     k1 = as_int("lags[0]", k1, minimum=1)
@@ -316,17 +389,18 @@ def variance_threshold(
             labels.append((b, edges[s], edges[s + 1]))
     G = len(labels)
 
-    def estimate(mask: list[int]) -> tuple[float, float]:
+    def estimate(mask: list[int]) -> tuple[float, float, float]:
+        """(L(2), λ₁, L(4)) from the groups in `mask`: L(q) from e^{qℓ} = (e^{2ℓ})^{q/2} of the same windows."""
         a = np.concatenate([l1[b, lo:hi] for i, (b, lo, hi) in enumerate(labels) if i in mask])
         c = np.concatenate([l2[b, lo:hi] for i, (b, lo, hi) in enumerate(labels) if i in mask])
         steps = np.concatenate([r[b, lo:hi] for i, (b, lo, hi) in enumerate(labels) if i in mask])
-        return (_logmeanexp(c) - _logmeanexp(a)) / (k2 - k1), float(np.mean(steps))
+        return ((_logmeanexp(c) - _logmeanexp(a)) / (k2 - k1), float(np.mean(steps)),
+                (_logmeanexp(2.0 * c) - _logmeanexp(2.0 * a)) / (k2 - k1))
 
     everything = list(range(G))
-    L2, lam = estimate(everything)
+    L2, lam, L4 = estimate(everything)
     loo = np.array([estimate([j for j in everything if j != i]) for i in everything])
-    jk = math.sqrt((G - 1) / G * float(np.sum((loo - loo.mean(axis=0)) ** 2, axis=0)[0]))
-    jk_lam = math.sqrt((G - 1) / G * float(np.sum((loo[:, 1] - loo[:, 1].mean()) ** 2)))
+    jk, jk_lam, jk4 = (math.sqrt((G - 1) / G * float(np.sum((loo[:, c] - loo[:, c].mean()) ** 2))) for c in range(3))
     from scipy.special import stdtrit
 
     tq = float(stdtrit(G - 1, 0.5 + level / 2))
@@ -346,6 +420,10 @@ def variance_threshold(
         windows=int(B * starts),
         level=float(level),
         resampled=resampled,
+        L4=float(L4),
+        L4_stderr=jk4,
+        L4_low=float(L4 - tq * jk4),
+        L4_high=float(L4 + tq * jk4),
     )
 
 
