@@ -204,3 +204,14 @@ def test_mechanisms_measure_gru_runs():
                                  np.random.default_rng(0))
     E = np.array([gradients.full(window_problem(cell, ro, x, np.zeros((B, N)), V)).vector() for x in windows])
     assert dv == pytest.approx(np.sum((E - E.mean(0)) ** 2) / 2, rel=1e-10)
+
+
+def test_memory_estimate_covers_the_scratch_arrays():
+    """estimate_bytes(cell="gru") is at least what one window_pass keeps in its work dict, and more than tanh's."""
+    models = [_model(s) for s in (0, 1)]
+    work = {}
+    engine.window_pass(engine.stack_params(models), _window(30), np.zeros((2, B, N)), np.ones((2, T)), work)
+    held = sum(a.nbytes for a in work.values())
+    est = engine.estimate_bytes(2, T, B, N, V, np.float64, cell="gru")
+    assert held <= est <= 2 * held
+    assert est > engine.estimate_bytes(2, T, B, N, V, np.float64)
