@@ -13,7 +13,9 @@ For every problem of the study (`_regimes`, the same ones as section (c)):
   (`stability.spectra.variance_threshold`, SPEC §7) drawn on the variance
   figure, and validated against the exact variance's growth over
   h, 2h, 4h with h = max(32, T/2) (`stability.spectra.measured_threshold`); Monte Carlo points below π* are
-  marked as not meaningful instead of carrying error bars;
+  marked as not meaningful instead of carrying error bars, and points between π* and π*₄ = e^{L(4)/3} (from
+  the same `variance_threshold` result; `VarianceThreshold.mc_reliable`) as having an unreliable standard
+  error: the s.e. of a Monte Carlo variance needs the fourth moment of Ĝ, finite in T only above π*₄;
 * claim 3 in SGD terms (`stability.estimators.sgd_comparison`): bias² against
   variance/N over N updates and ξ-variance against the minibatch
   data-gradient variance, at matched compute and matched memory, with ARTBP;
@@ -49,12 +51,17 @@ __all__ = [
     "threshold_horizons",
     "WORKS_WELL",
     "UNBIASED",
+    "MC_BELOW_PI_STAR",
+    "MC_SE_UNRELIABLE",
 ]
 
 #: Claim 2's rule: truncation "works well" when its relative bias at the middle τ is at most this.
 WORKS_WELL = 0.1
 #: Claim 3's first half: a relative bias below this counts as zero (rounding only).
 UNBIASED = 1e-8
+#: The "MC meaningful" entries below π* and between π* and π*₄.
+MC_BELOW_PI_STAR = "no (π < π*)"
+MC_SE_UNRELIABLE = "s.e. unreliable (π < π*₄)"
 #: SGD comparison: sequences of the training set, updates N, Hutchinson probes per parameter.
 SGD_SEQUENCES = 6
 SGD_UPDATES = (1, 10, 100, 1000)
@@ -80,6 +87,17 @@ class RegimeStrategies:
     def meaningful(self, pi: float) -> bool:
         """Monte Carlo of the variance is meaningful at π: π ≥ π* (or no threshold known)."""
         return self.threshold is None or pi >= self.threshold.pi_star
+
+    def mc_reliable(self, pi: float) -> bool:
+        """The Monte Carlo standard error of the variance is meaningful at π (`VarianceThreshold.mc_reliable`:
+        π at or above the upper end of π*₄'s interval; True when no threshold is known)."""
+        return self.threshold is None or self.threshold.mc_reliable(pi)
+
+    def mc_status(self, pi: float) -> str:
+        """The table's "MC meaningful" entry at π: "yes", "no (π < π*)" or "s.e. unreliable (π < π*₄)"."""
+        if not self.meaningful(pi):
+            return MC_BELOW_PI_STAR
+        return "yes" if self.mc_reliable(pi) else MC_SE_UNRELIABLE
 
 
 def threshold_horizons(T: int) -> tuple[int, int, int]:
@@ -176,8 +194,9 @@ def _truncation_figure(results: list[RegimeStrategies]):
 
 
 def _randomized_figure(results: list[RegimeStrategies]):
-    """Relative variance against π: exact lines, Monte Carlo with error bars where π ≥ π*, crosses below π*,
-    and each problem's π* (dotted) with its bracket [low, high] shaded."""
+    """Relative variance against π: exact lines, Monte Carlo with error bars where π ≥ π*₄ (the s.e. is
+    meaningful), hollow markers without bars for π* ≤ π < π*₄, crosses below π*, and each problem's π*
+    (dotted) with its bracket [low, high] shaded and π*₄ (dash-dotted)."""
 
     def make():
         from ... import plot
@@ -188,7 +207,7 @@ def _randomized_figure(results: list[RegimeStrategies]):
         exact = {r.regime.label: [s for _, s, _ in r.randomized] for r in results}
         mc = {}
         for r in results:
-            kept = [m if (m is not None and r.meaningful(pi)) else None for pi, _, m in r.randomized]
+            kept = [m if (m is not None and r.mc_reliable(pi)) else None for pi, _, m in r.randomized]
             if any(m is not None for m in kept):
                 mc[r.regime.label] = kept
         plot.strategy_curves(exact, x="pi", monte_carlo=mc or None, ax=ax, legend=None)
@@ -199,11 +218,20 @@ def _randomized_figure(results: list[RegimeStrategies]):
             if bad:
                 ax.plot([b[0] for b in bad], [b[1] for b in bad], marker="x", linestyle="none", color=colour,
                         markersize=5, label=f"{r.regime.label}: Monte Carlo below π* (not meaningful)")
+            loose = [(pi, m.relative_variance) for pi, _, m in r.randomized
+                     if m is not None and r.meaningful(pi) and not r.mc_reliable(pi) and m.relative_variance > 0]
+            if loose:
+                ax.plot([b[0] for b in loose], [b[1] for b in loose], marker="o", fillstyle="none",
+                        linestyle="none", color=colour, markersize=5,
+                        label=f"{r.regime.label}: Monte Carlo, π* ≤ π < π*₄ (s.e. unreliable)")
             vt = r.threshold
             if vt is not None and vt.pi_star < 1:
                 ax.axvline(vt.pi_star, color=colour, linestyle=":", linewidth=1.0,
                            label=f"{r.regime.label}: π* = {vt.pi_star:.3g}")
                 ax.axvspan(max(vt.low, 1e-6), min(vt.high, 1.0), color=colour, alpha=0.08, linewidth=0)
+            if vt is not None and vt.pi_star4 < 1:
+                ax.axvline(vt.pi_star4, color=colour, linestyle="-.", linewidth=1.0,
+                           label=f"{r.regime.label}: π*₄ = {vt.pi_star4:.3g}")
         plot.legend_outside(ax, "outside")
         return fig
 
@@ -212,7 +240,8 @@ def _randomized_figure(results: list[RegimeStrategies]):
 
 def _cost_figure(results: list[RegimeStrategies]):
     """Relative MSE against expected backward steps (`report.plots.cost_figure`); Monte Carlo points only where
-    π ≥ π* (`RegimeStrategies.meaningful`: below it they are not meaningful)."""
+    π ≥ π* (`RegimeStrategies.meaningful`: below it they are not meaningful; between π* and π*₄ their bars
+    understate the uncertainty, as the caption says)."""
     from ..plots import cost_figure
 
     return cost_figure(results)
@@ -373,15 +402,24 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             f"trajectory of {steps} steps (difference quotient of ln mean e^(2ℓ) over windows, jackknife t-interval); "
             "on one fixed sequence the threshold seen at finite T lies between the typical $e^{2\\lambda_1}$ and "
             "$e^{L(2)}$, the bracket [low, high]. No Monte Carlo of feasible size sees the variance below π*: "
-            "there its points are drawn as crosses without error bars."
+            "there its points are drawn as crosses without error bars. Its *standard error* needs more: it is "
+            "the sample s.d. of ‖Ĝ − G‖² over √(draws), an estimate of the fourth moment of Ĝ, whose lag-k part "
+            "scales like $(e^{L(4)}/\\pi^3)^k$ (a kept lag-k term carries $\\prod \\xi_j/\\pi$ and "
+            "$E(\\xi/\\pi)^4 = \\pi^{-3}$). It stays bounded in T only for π ≥ π*₄ = $e^{L(4)/3}$, with L(4) "
+            "estimated in the same pass as L(2) (e^(4ℓ) for e^(2ℓ), the same jackknife groups); since "
+            "L(4) ≥ 2 L(2), π*₄ > π* when π* < 1. Between π* and π*₄ the Monte Carlo variance is drawn as hollow "
+            "markers without error bars: its s.e. is itself carried by draws too rare to be seen."
         ),
         Figure(
             make=_randomized_figure(results),
             caption=(
                 "Relative variance tr Cov(Ĝ)/‖G‖² of randomized truncation against π: exact (lines) and Monte Carlo "
-                f"({spec.monte_carlo} draws; markers with ±1.96 standard errors where π ≥ π*, crosses where π < π*: "
-                "not meaningful, the variance is carried by ξ sequences too rare to be drawn). Dotted: π* = e^(L(2)) "
-                "with its bracket shaded; a problem with π* ≥ 1 has no line: every π < 1 diverges there."
+                f"({spec.monte_carlo} draws; markers with ±1.96 standard errors where π ≥ π*₄ = e^(L(4)/3) (upper "
+                "end of its 95% interval), hollow markers without bars where π* ≤ π < π*₄: the standard error is "
+                "unreliable there (fourth moment unbounded in T); crosses where π < π*: not meaningful, the "
+                "variance is carried by ξ sequences too rare to be drawn). Dotted: π* = e^(L(2)) with its bracket "
+                "shaded; dash-dotted: π*₄; a problem with π* ≥ 1 has no dotted line: every π < 1 diverges there "
+                "(nor a dash-dotted one when π*₄ ≥ 1)."
             ),
             alt="; ".join(
                 f"{r.regime.label}: variance at π = {r.randomized[0][0]:g} is "
@@ -395,7 +433,8 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             caption=(
                 "Relative MSE against expected backward steps, per problem: truncation (window and chunked, over τ) "
                 "and randomized truncation (over π; exact line, Monte Carlo points ±1.96 s.e. where π ≥ π*, none "
-                "below π* where they are not meaningful). The dotted line is the cost of full BPTT (MSE 0)."
+                "below π* where they are not meaningful; where π < π*₄ = e^(L(4)/3) the bars understate the "
+                "uncertainty, see the table). The dotted line is the cost of full BPTT (MSE 0)."
             ),
             alt="; ".join(f"{r.regime.label}: full BPTT costs {format_number(r.full_cost.backward_steps)} steps" for r in results),
         ),
@@ -410,7 +449,7 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             ok = mc is not None and r.meaningful(pi)
             rand_rows.append((name(r), pi, s.variance, s.relative_variance, mc.relative_variance if ok else None,
                               mc.variance_se / s.gradient.norm() ** 2 if ok else None,
-                              "" if mc is None else ("yes" if ok else "no (π < π*)"), s.relative_bias,
+                              "" if mc is None else r.mc_status(pi), s.relative_bias,
                               s.cost.backward_steps, s.cost.peak_states))
     blocks.append(
         Table(
@@ -448,23 +487,40 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             caption=(
                 "Randomized truncation: exact variance tr Cov(Ĝ) (absolute) and relative variance tr Cov(Ĝ)/‖G‖² "
                 f"(= relative MSE, it is unbiased), the Monte Carlo relative variance from {spec.monte_carlo} draws "
-                "with its standard error where π ≥ π* (below π* it is not meaningful and not shown), the exact "
-                "relative bias (rounding only), and the expected cost per sequence."
+                "with its standard error where π ≥ π* (below π* it is not meaningful and not shown; 'MC "
+                "meaningful' says 's.e. unreliable' where π < π*₄ = e^(L(4)/3), upper end of its 95% interval: "
+                "the fourth moment behind the s.e. is unbounded in T there), the exact relative bias (rounding "
+                "only), and the expected cost per sequence."
             ),
         )
     )
     heavy = [
-        (name(r), pi) for r in results for pi, s, mc in r.randomized
-        if mc is not None and r.meaningful(pi) and s.variance - mc.variance > 4 * mc.variance_se
+        (name(r), pi, (mc.variance - s.variance) / mc.variance_se if mc.variance_se > 0 else math.nan)
+        for r in results for pi, s, mc in r.randomized
+        if mc is not None and r.mc_status(pi) == MC_SE_UNRELIABLE
     ]
-    if heavy:
+    quartic = [
+        f"{name(r)}: π*₄ = {format_number(r.threshold.pi_star4)} (95%: {format_number(r.threshold.pi_star4_low)} … "
+        f"{format_number(r.threshold.pi_star4_high)}; π* = {format_number(r.threshold.pi_star)})"
+        for r in results if r.threshold is not None
+    ]
+    if quartic:
         blocks.append(
             Paragraph(
-                f"Even above π*, Monte Carlo falls short of the exact variance by more than 4 standard errors at "
-                f"{len(heavy)} point(s) ({', '.join(f'{n}, π = {p:g}' for n, p in heavy[:6])}"
-                f"{', …' if len(heavy) > 6 else ''}): the variance there comes from rare ξ sequences that keep long "
-                "runs of growing products, each re-weighted by a product of 1/π — events too rare for "
-                f"{spec.monte_carlo} draws. The exact values are the ones to trust."
+                "**When the Monte Carlo standard error means something.** π*₄ = e^(L(4)/3) per problem: "
+                + "; ".join(quartic) + ". "
+                + (f"Between π* and the upper end of π*₄'s interval ({len(heavy)} point(s) here: "
+                   + ", ".join(f"{n}, π = {p:g}, (MC − exact)/s.e. = {format_number(z)}" for n, p, z in heavy[:6])
+                   + f"{', …' if len(heavy) > 6 else ''}) the variance is finite but the fourth moment grows "
+                   "without bound in T: the standard error is carried by rare ξ sequences that keep long runs of "
+                   "growing products, each re-weighted by a product of 1/π, too rare for "
+                   f"{spec.monte_carlo} draws. There (MC − exact)/s.e. is not approximately normal: a run may "
+                   "agree by chance or fall short by many standard errors (the heavy tail), so these points are "
+                   "not a check of the exact values, which are the ones to trust. From π*₄ on, the Monte Carlo "
+                   "points with their standard errors are a two-sided check of the exact values."
+                   if heavy else
+                   "No Monte Carlo point lies between π* and π*₄ here: where Monte Carlo is shown its standard "
+                   "error is meaningful.")
             )
         )
     thr_rows = []
@@ -473,7 +529,8 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
         if vt is None:
             continue
         seen = (None, None) if m is None else m.bracket(vt)
-        thr_rows.append((name(r), vt.lambda1, vt.L2, vt.L2_stderr, vt.pi_star, vt.low, vt.high, seen[0], seen[1],
+        thr_rows.append((name(r), vt.lambda1, vt.L2, vt.L2_stderr, vt.pi_star, vt.low, vt.high, vt.L4,
+                         vt.pi_star4_high, seen[0], seen[1],
                          None if m is None or math.isnan(m.below) else m.below,
                          None if m is None or math.isnan(m.above) else m.above))
     evidence: list[Any] = []
@@ -500,6 +557,8 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
                     Column("pi_star", "π*", sig=3),
                     Column("low", "Low", sig=3),
                     Column("high", "High", sig=3),
+                    Column("L4", "L(4)", sig=3),
+                    Column("pi_star4_high", "π*₄ (high)", sig=3),
                     Column("seen_low", "Low at T", sig=3),
                     Column("seen_high", "High at T", sig=3),
                     Column("measured_below", "Grows up to π", sig=3),
@@ -510,7 +569,9 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
                 caption=(
                     "The variance threshold: λ₁ and L(2) per step (L(2) with its jackknife standard error over 16 "
                     "groups), π* = e^(L(2)), the bracket [low, high] = [e^(2(λ₁ − t·s.e.)), upper end of π*'s 95% "
-                    "interval] where a finite problem's threshold is predicted, the same bracket as the horizons "
+                    "interval] where a finite problem's threshold is predicted, L(4) and the upper end of the 95% "
+                    "interval of π*₄ = e^(L(4)/3) (Monte Carlo standard errors of the variance are meaningful from "
+                    "there on), the same bracket as the horizons "
                     "see it ('at T': Ĝ carries the loss's 1/T, so growth like (ρ/π)^T shows in tr Cov(Ĝ) from T₁ "
                     "to T₂ only for π < ρ·(T₁/T₂)^(2/(T₂−T₁)); and the problem is one draw of the data, whose "
                     "finite-time rate over T₂ − T₁ steps fluctuates by 2·√(D/(T₂ − T₁)), D the diffusion rate: "
