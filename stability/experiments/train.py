@@ -36,6 +36,7 @@ claims 2 and 3 of SPEC §6 as `Evidence` records.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 import html
 import math
 import time
@@ -889,7 +890,11 @@ def _final(runs, key) -> dict[int, float]:
 
 
 def _paired(runs, subject, baseline, claim, statement, tol) -> ClaimVerdict:
-    a, b = _final(runs, subject), _final(runs, baseline)
+    return _paired_values(_final(runs, subject), _final(runs, baseline), subject, baseline, claim, statement, tol)
+
+
+def _paired_values(a: dict, b: dict, subject, baseline, claim, statement, tol) -> ClaimVerdict:
+    """The paired verdict of per-seed perplexities *a* (subject) against *b* (baseline)."""
     seeds = sorted(set(a) & set(b))
     nan = math.nan
     if not seeds:
@@ -928,6 +933,10 @@ class ExperimentResult:
         Seconds for the whole experiment.
     executor : str
         The executor the runs went to ("serial" or its class name).
+    timing : walltime.TimePerCharacter or None
+        Seconds per character of full and TBPTT(τ, τ), each trained alone on
+        this machine (only when TBPTT runs): the equal-wall-time comparison.
+        The one machine-dependent part of a result.
     """
 
     config: TrainingConfig
@@ -935,6 +944,7 @@ class ExperimentResult:
     runs: tuple[TrainingRun, ...]
     wall_time: float
     executor: str = "serial"
+    timing: Any = None
 
     def runs_of(self, key: str) -> tuple[TrainingRun, ...]:
         """The runs of one strategy (by `Strategy.key`), in seed order."""
@@ -1024,13 +1034,30 @@ class ExperimentResult:
             _paired(runs, k, "full", 2, c2 if k.startswith("truncated") else "TBPTT(τ, τ) at equal characters works "
                     "as well as full", tol)
             for k in keys if k.startswith(("truncated-", "tbptt-"))
-        )
+        ) + self._equal_time_verdicts(tol)
         return Verdict(
             _paired(runs, ref, "full", 2, c2, tol),
             _paired(runs, "randomized", ref, 3, "randomized truncation is not better than regular", tol),
             _paired(runs, "artbp", ref, 3, "ARTBP is not better than regular truncation", tol),
             all2,
         )
+
+    def equal_time(self):
+        """TBPTT(τ, τ) and full read at the wall time the faster of the two finishes (`walltime`), or None."""
+        from .walltime import equal_time_perplexities
+
+        key = next((s.key for s in self.strategies if s.kind == "tbptt"), None)
+        if self.timing is None or key is None or not self.runs_of("full"):
+            return None
+        return equal_time_perplexities(self, key, "full", self.timing)
+
+    def _equal_time_verdicts(self, tol) -> tuple[ClaimVerdict, ...]:
+        et = self.equal_time()
+        if et is None:
+            return ()
+        return (_paired_values(dict(et.subject_perplexity), dict(et.baseline_perplexity),
+                               f"{et.subject} at equal wall time", "full", 2,
+                               "TBPTT(τ, τ) at equal wall time works as well as full", tol),)
 
     def __repr__(self) -> str:
         c = self.config
@@ -1101,6 +1128,7 @@ def run_experiment(
     text: str | None = None,
     progress: bool = False,
     seeds_per_task: int | None = None,
+    time_strategies: bool = True,
 ) -> ExperimentResult:
     """Train every strategy of *config* with every seed and collect the results.
 
@@ -1121,6 +1149,10 @@ def run_experiment(
     seeds_per_task : int, optional
         Seeds batched together per task (default: all seeds serially, one seed
         per task on an executor, so that tasks spread over the workers).
+    time_strategies : bool
+        When TBPTT(τ, τ) runs beside full: time both, each trained alone in
+        this process (`walltime.time_per_character`), for the comparison at
+        equal wall time (``result.timing``; machine-dependent, unlike the runs).
 
     Returns
     -------
@@ -1184,7 +1216,15 @@ def run_experiment(
     order = {(s.key, seed): i for i, (s, seed) in enumerate((s, seed) for s in strategies for seed in config.seeds)}
     runs = tuple(sorted((r for res in results for r in res), key=lambda r: order[(r.strategy.key, r.seed)]))
     name = "serial" if executor is None else type(executor).__name__
-    return ExperimentResult(config, strategies, runs, time.perf_counter() - t0, name)
+    timing = None
+    timed = [s for s in strategies if s.kind in ("full", "tbptt")]
+    if time_strategies and len(timed) == 2:
+        from .walltime import time_per_character
+
+        data = CharData.from_text(load_corpus() if text is None else text,
+                                  heldout_fraction=config.heldout_fraction, max_chars=config.max_chars)
+        timing = time_per_character(config, timed, data=data)
+    return ExperimentResult(config, strategies, runs, time.perf_counter() - t0, name, timing)
 
 
 class ExperimentError(RuntimeError):

@@ -193,7 +193,9 @@ def test_run_experiment_collects_every_strategy_and_seed():
         assert len(row.final_perplexity) == 2
         assert math.isnan(row.diff_vs_full) == (row.strategy == "full")
         assert np.isfinite(row.lag_mass_beyond_tau) and np.isfinite(row.generalization_gap)
-    assert len(res.verdict().sentences()) == 3 and len(res.verdict().evidence()) == 4
+    # claim 2 for truncated-4 and TBPTT (equal characters and equal wall time), claim 3 twice
+    assert len(res.verdict().sentences()) == 3 and len(res.verdict().evidence()) == 5
+    assert [cv.subject for cv in res.verdict().claim2_all] == ["truncated-4", "tbptt-4", "tbptt-4 at equal wall time"]
     assert "<table>" in res._repr_html_() and "perplexity" in repr(res)
 
 

@@ -112,3 +112,38 @@ def test_time_per_character_times_each_strategy_alone():
     # TBPTT(16, 16) on windows of 64 makes 4 updates per window
     assert tpc.updates == {"full": 2, "tbptt-16": 8}
     assert tpc.machine
+
+
+# ------------------------------------------------------------------ in an experiment
+def test_experiment_with_tbptt_compares_at_equal_wall_time():
+    """run_experiment times full and TBPTT alone; the equal-time verdict reads the curves where the timing says,
+    recomputed here by hand from the eval records (np.interp on log perplexity), paired t-interval from scipy."""
+    import numpy as np
+    from scipy import stats
+
+    from stability.experiments import run_experiment
+
+    cfg = TrainingConfig.preset("quick").replace(steps=6, eval_every=2, seeds=(0, 1, 2), strategies=("full", "tbptt"),
+                                                 max_chars=20_000, dtype="float64")
+    res = run_experiment(cfg)
+    assert res.timing is not None and set(res.timing.seconds) == {"full", "tbptt-16"}
+    t_full, t_tb = res.timing.seconds["full"], res.timing.seconds["tbptt-16"]
+    C = 6 * 64 * 16
+    W = C * min(t_full, t_tb)
+
+    def at(run, chars):
+        x = [e.characters for e in run.evals]
+        y = np.log([e.perplexity for e in run.evals])
+        return float(np.exp(np.interp(chars, x, y)))
+
+    a = np.array([at(r, W / t_tb) for r in res.runs_of("tbptt-16")])
+    b = np.array([at(r, W / t_full) for r in res.runs_of("full")])
+    d = (a - b) / b.mean()
+    half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
+    cv = next(v for v in res.verdict().claim2_all if v.subject == "tbptt-16 at equal wall time")
+    assert cv.relative == pytest.approx(d.mean(), rel=1e-9, abs=1e-12)
+    assert (cv.ci_low, cv.ci_high) == pytest.approx((d.mean() - half, d.mean() + half), rel=1e-9, abs=1e-12)
+    # switching the timing off removes only that comparison
+    off = run_experiment(cfg, time_strategies=False)
+    assert off.timing is None and [v.subject for v in off.verdict().claim2_all] == ["tbptt-16"]
+    assert [e.perplexity for r in off.runs for e in r.evals] == [e.perplexity for r in res.runs for e in r.evals]

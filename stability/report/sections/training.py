@@ -214,6 +214,21 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
         "comparison is at a fixed budget, not at convergence."
     )
 
+    et = result.equal_time() if hasattr(result, "equal_time") else None
+    if et is not None:
+        tm = result.timing
+        ratio = tm.ratio(et.subject, "full")
+        slower, seen = (et.subject, et.subject_characters) if ratio > 1 else ("full", et.baseline_characters)
+        total = c.steps * c.seq_len * c.batch
+        plateau_text += (
+            f" Equal wall time: each trained alone on this machine ({tm.machine or 'CPU not named'}; median of "
+            f"{len(next(iter(tm.samples.values())))} timings), TBPTT({c.tau},{c.tau}) takes {ratio:.2f}× full's "
+            f"seconds per character, so by the time the faster of the two finishes ({format_number(et.seconds, sig=3)} s "
+            f"of training per run) {slower} has seen {100 * seen / total:.0f}% of the characters; its held-out "
+            "perplexity is read there on its curve. This comparison depends on the machine; every other number "
+            "here depends only on the seeds."
+        )
+
     ib = influence_balancing(taus=spec.influence_taus, windows=spec.influence_windows, seeds=seeds[:1])
     signs = ib.signs
     task = ib.task
