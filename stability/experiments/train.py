@@ -227,7 +227,8 @@ class TrainingConfig:
           40 000 characters, 5 seeds;
         * d2l: n = 512, B = 32, T = 140, τ = 35 (d2l's num_steps), SGD lr 1,
           θ = 1 (d2l's settings), 5 seeds, every strategy including TBPTT(35, 35),
-          20 000 updates (≈ 130 epochs of the book; see ``reports/d2l.toml`` and
+          20 000 updates (≈ 590 passes over the book, like d2l's 500 epochs of
+          35-character steps; see ``reports/d2l.toml`` and
           the README for its measured time per update).
         """
         check_choice("name", name, PRESETS)

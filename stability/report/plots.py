@@ -271,8 +271,9 @@ def truncation_figure(results: list):
 def cost_figure(results: list):
     """Figure: relative MSE against expected backward steps, one panel per problem, shared legend below.
 
-    A result with a ``meaningful(pi)`` method (the strategies section's, which is False below π*) keeps
-    only the Monte Carlo points it marks meaningful.
+    A result with a ``mc_reliable(pi)`` method (the strategies section's: False below π*₄, where the
+    standard error of a Monte Carlo variance is not meaningful) keeps only the Monte Carlo points it marks
+    reliable; failing that, a ``meaningful(pi)`` method (False below π*).
     """
 
     def make():
@@ -286,8 +287,8 @@ def cost_figure(results: list):
                 "truncated, chunked τ": [s for _, s in r.chunked],
                 "randomized π": [s for _, s, _ in r.randomized],
             }
-            meaningful = getattr(r, "meaningful", lambda pi: True)
-            kept = [m if meaningful(pi) else None for pi, _, m in r.randomized]
+            reliable = getattr(r, "mc_reliable", None) or getattr(r, "meaningful", lambda pi: True)
+            kept = [m if reliable(pi) else None for pi, _, m in r.randomized]
             mc = {"randomized π": kept} if any(m is not None for m in kept) else None
             plot.strategy_curves(series, x="cost", monte_carlo=mc, ax=ax, legend=None)
             ax.axvline(r.full_cost.backward_steps, color=PALETTE[6], linewidth=0.8, linestyle=":",

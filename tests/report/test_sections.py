@@ -267,6 +267,25 @@ def test_monte_carlo_flag_is_the_fourth_moment_threshold(quick_doc, ctx):
     assert seen == {"", "no (π < π*)", "s.e. unreliable (π < π*₄)", "yes"}
 
 
+def test_cost_figure_draws_monte_carlo_only_where_its_standard_error_is_reliable(quick_doc):
+    """Each panel of the MSE-vs-cost figure carries exactly the Monte Carlo points whose row says "yes"."""
+    from matplotlib.container import ErrorbarContainer
+
+    from stability.report.model import Figure
+
+    section = _section(quick_doc, "strategies")
+    randomized = _tables(section)[1]
+    fig = next(b for b in section.blocks if isinstance(b, Figure) and b.caption.startswith("Relative MSE")).make()
+    problems = list(dict.fromkeys(randomized.column("problem")))
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.lines]
+    assert len(panels) >= len(problems)
+    for ax, problem in zip(panels, problems):
+        want = sum(p == problem and flag == "yes" for p, flag in
+                   zip(randomized.column("problem"), randomized.column("mc_meaningful")))
+        drawn = sum(len(c.lines[0].get_xdata()) for c in ax.containers if isinstance(c, ErrorbarContainer))
+        assert drawn == want, problem
+
+
 def _threshold_and_sgd_tables(section):
     tables = _tables(section)
     thr = next(t for t in tables if "variance threshold" in t.caption)

@@ -240,8 +240,7 @@ def _randomized_figure(results: list[RegimeStrategies]):
 
 def _cost_figure(results: list[RegimeStrategies]):
     """Relative MSE against expected backward steps (`report.plots.cost_figure`); Monte Carlo points only where
-    π ≥ π* (`RegimeStrategies.meaningful`: below it they are not meaningful; between π* and π*₄ their bars
-    understate the uncertainty, as the caption says)."""
+    π ≥ π*₄ (`RegimeStrategies.mc_reliable`: below it their standard error is not meaningful)."""
     from ..plots import cost_figure
 
     return cost_figure(results)
@@ -432,9 +431,9 @@ def build_strategies_section(ctx: "StudyContext") -> "SectionOutput":
             make=_cost_figure(results),
             caption=(
                 "Relative MSE against expected backward steps, per problem: truncation (window and chunked, over τ) "
-                "and randomized truncation (over π; exact line, Monte Carlo points ±1.96 s.e. where π ≥ π*, none "
-                "below π* where they are not meaningful; where π < π*₄ = e^(L(4)/3) the bars understate the "
-                "uncertainty, see the table). The dotted line is the cost of full BPTT (MSE 0)."
+                "and randomized truncation (over π; exact line, Monte Carlo points ±1.96 s.e. where π ≥ π*₄ = "
+                "e^(L(4)/3), none below it, where their standard error is not meaningful: see the variance figure "
+                "and the table). The dotted line is the cost of full BPTT (MSE 0)."
             ),
             alt="; ".join(f"{r.regime.label}: full BPTT costs {format_number(r.full_cost.backward_steps)} steps" for r in results),
         ),
