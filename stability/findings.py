@@ -86,6 +86,9 @@ __all__ = [
     "claim1_sensitivity",
     "claim1_cost",
     "claim2_bias",
+    "TRUNCATION_WORKS_WELL",
+    "exact_interval",
+    "claim2_truncation_small",
 ]
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
@@ -667,8 +670,32 @@ def condition_of_interval(iv: Interval) -> str:
     return "edge"
 
 
-def _exact(value: float) -> Interval:
+def exact_interval(value: float) -> Interval:
+    """An exact value (no sampling) as a degenerate interval [value, value], method ``"exact"``."""
     return Interval(float(value), 0.0, float(value), float(value), math.inf, 0.95, "exact", 1)
+
+
+_exact = exact_interval
+
+#: Claim 2, section (d)'s reading: regular truncation "works well" on a problem when the exact relative bias of
+#: chunked truncation at the middle τ is at most this.
+TRUNCATION_WORKS_WELL = 0.1
+
+
+def claim2_truncation_small(relative_bias: float, *, threshold: float = TRUNCATION_WORKS_WELL) -> str:
+    """Claim 2 ("regular truncation works well") from an exact relative bias: `decide_none` of the exact value.
+
+    Supported if the bias is at most *threshold*, not supported above it (an exact value has no
+    inconclusive band); NaN is refused.
+
+    Examples
+    --------
+    >>> claim2_truncation_small(0.1), claim2_truncation_small(0.1000001)
+    ('supported', 'not supported')
+    """
+    if isinstance(relative_bias, bool) or not isinstance(relative_bias, (int, float)) or math.isnan(relative_bias):
+        raise InputValueError(f"`relative_bias` must be a number; got {describe(relative_bias)}.")
+    return decide_none(exact_interval(relative_bias), margin=threshold)
 
 
 def claim4_rate(agreement: object, *, label: str = "") -> Evidence:

@@ -428,3 +428,23 @@ def test_last_survivors_of_the_decision_rules():
     # den = 0 with dropped mass > 0: infinite bound and no division warning
     out = relative_bias_bound(np.array([1.0, 1.0, 1.0]), 0.0, 3, -1.0)
     assert np.all(np.isinf(out))
+
+
+def test_exact_interval_and_claim2_truncation_small_literals():
+    from stability.errors import InputValueError
+
+    iv = F.exact_interval(0.25)
+    assert (iv.estimate, iv.stderr, iv.low, iv.high, iv.dof, iv.level, iv.method, iv.n) == (
+        0.25, 0.0, 0.25, 0.25, math.inf, 0.95, "exact", 1)
+    assert isinstance(F.exact_interval(1).estimate, float)
+    assert F.TRUNCATION_WORKS_WELL == 0.1
+    # at most the threshold: supported; above it: not supported (an exact value has no inconclusive band)
+    assert F.claim2_truncation_small(0.0) == "supported"
+    assert F.claim2_truncation_small(0.1) == "supported"
+    assert F.claim2_truncation_small(0.10000001) == "not supported"
+    assert F.claim2_truncation_small(0.3, threshold=0.5) == "supported"
+    assert F.claim2_truncation_small(0.3, threshold=0.2) == "not supported"
+    assert F.claim2_truncation_small(math.inf) == "not supported"
+    for bad in (math.nan, True, "0.1", None):
+        with pytest.raises(InputValueError, match=r"^`relative_bias` must be a number; got "):
+            F.claim2_truncation_small(bad)

@@ -353,6 +353,37 @@ def test_sgd_table_is_sgd_comparison(quick_doc, ctx):
     assert not any(r["claim"] == "claim 5" and r["kind"] == "evidence" for r in records)  # nothing measured for 5
 
 
+def test_strategies_boxes_follow_the_core_rules(quick_doc, ctx):
+    """Claim 2's box: supported iff the exact chunked relative bias at the middle τ is ≤ 0.1; claim 3's box: the
+    findings rule over that problem's matched pairs as the SGD table shows them (not supported if any pair is,
+    supported if one is and none rejects, inconclusive otherwise); no box for the unbiasedness identity."""
+    section = _section(quick_doc, "strategies")
+    truncation = _tables(section)[0]
+    _, sgd = _threshold_and_sgd_tables(section)
+    boxes = _findings(section)
+    T = ctx.recipe.model.T
+    matched = sorted(t for t in ctx.recipe.strategies.taus if 2 <= t < T)
+    mid = matched[len(matched) // 2]
+    problems = list(dict.fromkeys(truncation.column("problem")))
+    want = {"supported": Verdict.SUPPORTED, "not supported": Verdict.NOT_SUPPORTED, "inconclusive": Verdict.INCONCLUSIVE}
+    c2 = [b for b in boxes if b.tag == "claim 2"]
+    assert len(c2) == len(problems)
+    for b, problem in zip(c2, problems):
+        (rel,) = [r for p, f, t, r in zip(truncation.column("problem"), truncation.column("form"),
+                                          truncation.column("tau"), truncation.column("relative_bias"))
+                  if p == problem and f == "chunked" and t == mid]
+        assert b.value == rel and b.verdict == (Verdict.SUPPORTED if rel <= 0.1 else Verdict.NOT_SUPPORTED)
+    c3 = [b for b in boxes if b.tag == "claim 3"]
+    assert c3 and all("SGD updates" in b.claim for b in c3)
+    for b in c3:
+        problem = b.claim.split("(")[-1].split(";")[0]
+        rows = [v for p, v in zip(sgd.column("problem"), sgd.column("verdict")) if p == problem]
+        expected = ("not supported" if "not supported" in rows else "supported" if "supported" in rows
+                    else "inconclusive")
+        assert rows and b.verdict == want[expected], (problem, rows)
+    assert not any("unbiased (exact expectation" in b.claim for b in boxes)
+
+
 def test_monte_carlo_below_pi_star_is_not_shown(quick_doc):
     """Where π < π*, the Monte Carlo columns are empty and the row says why."""
     section = _section(quick_doc, "strategies")
