@@ -97,3 +97,27 @@ def test_the_checked_in_equivalents_are_well_formed():
 def test_unknown_group_is_a_usage_error(capsys):
     assert mutation.main(["no-such-group"]) == 2
     assert "unknown group" in capsys.readouterr().err
+
+
+def test_strip_table_removes_the_whole_mutmut_table_and_nothing_else():
+    """The old regex stopped at the first '[' inside the table (an array value), leaving its keys behind."""
+    import tomllib
+
+    text = (
+        '[project]\nname = "x"\n\n'
+        '[tool.mutmut]\nsource_paths = ["stability"]\nonly_mutate = [\n    "a.py",\n]\n'
+        '["not a header at line start"]\n'
+        '[tool.other]  # comment\nk = 1\n\n[[tool.list]]\nv = 2\n'
+    )
+    out = mutation.strip_table(text, "tool.mutmut")
+    assert "source_paths" not in out and "only_mutate" not in out and "not a header" not in out
+    assert out == '[project]\nname = "x"\n\n[tool.other]  # comment\nk = 1\n\n[[tool.list]]\nv = 2\n'
+    assert tomllib.loads(out) == {"project": {"name": "x"}, "tool": {"other": {"k": 1}, "list": [{"v": 2}]}}
+    assert mutation.strip_table(out, "tool.mutmut") == out  # nothing to strip
+    # the project's own pyproject: the table goes, every other table stays
+    real = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    stripped = tomllib.loads(mutation.strip_table(real, "tool.mutmut"))
+    full = tomllib.loads(real)
+    assert "mutmut" not in stripped.get("tool", {})
+    full["tool"].pop("mutmut")
+    assert stripped == full
