@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 
@@ -693,7 +694,7 @@ def claim2_truncation_small(relative_bias: float, *, threshold: float = TRUNCATI
     >>> claim2_truncation_small(0.1), claim2_truncation_small(0.1000001)
     ('supported', 'not supported')
     """
-    if isinstance(relative_bias, bool) or not isinstance(relative_bias, (int, float)) or math.isnan(relative_bias):
+    if isinstance(relative_bias, bool) or not isinstance(relative_bias, numbers.Real) or math.isnan(relative_bias):
         raise InputValueError(f"`relative_bias` must be a number; got {describe(relative_bias)}.")
     return decide_none(exact_interval(relative_bias), margin=threshold)
 

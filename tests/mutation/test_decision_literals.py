@@ -445,6 +445,10 @@ def test_exact_interval_and_claim2_truncation_small_literals():
     assert F.claim2_truncation_small(0.3, threshold=0.5) == "supported"
     assert F.claim2_truncation_small(0.3, threshold=0.2) == "not supported"
     assert F.claim2_truncation_small(math.inf) == "not supported"
-    for bad in (math.nan, True, "0.1", None):
-        with pytest.raises(InputValueError, match=r"^`relative_bias` must be a number; got "):
+    import numpy as np
+
+    assert F.claim2_truncation_small(np.float32(0.05)) == "supported"  # any real number type
+    assert F.claim2_truncation_small(np.float64(0.5)) == "not supported"
+    for bad, shown in ((math.nan, "nan"), (True, "True"), ("0.1", "'0.1'"), (None, "None")):
+        with pytest.raises(InputValueError, match=rf"^`relative_bias` must be a number; got {re.escape(shown)}\.$"):
             F.claim2_truncation_small(bad)
