@@ -252,22 +252,71 @@ def _exact_trace_flops(tape: Tape, strategy: Strategy, p: int) -> float:
     return 2.0 * T * p * D2 * classes
 
 
-def _exact_bytes(tape: Tape, strategy: Strategy, rows: int, schedules: int = 1) -> int:
-    """Peak bytes of `exact` beyond the tape: the (M1)–(M3) arrays per age class (per keep
-    schedule when `schedules` randomized strategies are batched) and the tangent block."""
+def _local_width(tape: Tape) -> int:
+    """Width q of the cell's local adjoint: the ``delta`` one `vjp` returns, which `backward` stores
+    for every step and `param_vjp` reads (d for an Elman cell; 6n for a GRU, the 3n input-side and 3n
+    hidden-side gate pre-activations; 4n for an LSTM, whose state is d = 2n; the sum over the layers of
+    a stacked cell).  Read off the shape of one single-step `vjp`, so any cell reports its own."""
+    with np.errstate(all="ignore"):  # only the shape is used (the values may be those of an exploding tape)
+        return int(tape.problem.cell.vjp(tape.trace, 0, tape.g[0])[1].shape[-1])
+
+
+def _exact_bytes(tape: Tape, strategy: Strategy, rows: int, schedules: int = 1, dense: int = 0) -> int:
+    """Upper bound of the peak bytes `exact_all` allocates beyond the tape (what `max_memory` is checked against).
+
+    `rows`: direction rows of the variance (p unit rows for the exact trace, or the Hutchinson probes,
+    plus the user's); `schedules`: randomized strategies batched in one recursion; `dense`: rows held
+    as dense (·, p) arrays (probes and the user's directions).  In 8-byte words, with q =
+    `_local_width` (the cell's local adjoint), p the cell's parameters and R = min(rows,
+    `_DIRECTION_CHUNK` // (T B d)) the rows of one tangent block:
+
+    * ``4096 + 2 p``: the results (Python objects, measured ≈ 17 KiB on the smallest problems), the
+      exact gradient and the strategy's mean;
+    * every strategy runs `full`, a backward loop (Full and chunked truncation run nothing bigger):
+      the local adjoints (T, B, q), a copy of them in `param_vjp` (the GRU's two non-contiguous
+      halves) and of the previous states (the LSTM's h half, a stacked layer's input):
+      ``T B (2 q + d)`` (measured peak ≈ T B q);
+    * window truncation instead pushes all T steps through one time-batched `vjp` (lag 0): the old
+      and the new state adjoint, the local adjoints, each of the cell's per-step temporaries (gate
+      expressions, now (T, B, ·) arrays) and `param_vjp`'s copies are alive at once:
+      ``5 T B (q + d)`` (measured 2.0 T B (q + d) for tanh to 3.9 for a stacked tanh cell);
+    * randomized strategies add the exact adjoints a and u (``2 T B d``); the tangent block β of
+      shape (R, T, B, d) with, for built-in Elman cells, the GEMM output and the transposed sum that
+      fill it (``3 R T B d``); for other cells the dense block of R direction rows (``R p``) and the
+      temporaries of one complex-step `param_jvp` (complex copies of the gate expressions,
+      ``8 T B (q + d)``); the step Jacobian of the whole batch with the cell's temporaries
+      (``8 B d²``) and its block-diagonal form (``D²``, D = B d for a shared ξ, d per sequence);
+      the expected-cost programme of `expected_cost` (the (T, T) keep matrix and its logarithm, the
+      longest-piece table: ``6 T²``, measured ≤ 5.3 T²); the probes and their concatenation with the
+      user's rows (``2 dense p``); and the moment recursions (M1)–(M3): C, X, V, their updates, the
+      stacked GEMM and the outer product, ``5 D² + 5 R D + 3 R`` per keep schedule, or for ARTBP
+      ``6 D² + 6 R D + 6 R`` per age class (T classes) plus its conditional-mean adjoints, one
+      time-batched `vjp` of up to T − 1 steps with fancy-indexed copies of the cache
+      (``6 T B (q + d)``);
+    * plus ``dense · p`` bytes: the boolean finiteness mask of the validated direction rows.
+
+    Measured against the tracemalloc peak (`tests/mutation/test_exact_survivors.py`): between 1.0×
+    and 4.7× of it for tanh, ReLU, linear, GRU, LSTM and stacked cells, every strategy, few-direction
+    blocks and batches B > 1.
+    """
     T, B, d = tape.g.shape
+    cell = tape.problem.cell
+    q = _local_width(tape)
+    p = cell.num_params
+    window = isinstance(strategy, Truncated) and strategy.mode == "window"
+    words = 4096 + 2 * p + T * B * (5 * (q + d) if window else 2 * q + d)
     if not strategy.random:
-        return 8 * 4 * T * B * d
+        return 8 * words + dense * p
     D = d if strategy.per_sequence else B * d
     R = max(1, min(rows, _DIRECTION_CHUNK // max(1, T * B * d)))
+    words += 2 * T * B * d + 3 * R * T * B * d + 8 * B * d * d + D * D + 6 * T * T + 2 * dense * p
+    if not _structured(cell):
+        words += R * p + 8 * T * B * (q + d)
     if isinstance(strategy, ARTBP):
-        A = T
-        words = A * (3 * D * D + 3 * R * D + 3 * R) + 2 * D * D + R * T * B * d + 4 * T * B * d
-        words += T * T + T * B * d * 2
-    else:  # C, X, V and their updates for each schedule, [C; X] c_t stacked, β and its build
-        K = max(1, int(schedules))
-        words = K * (5 * D * D + 5 * R * D + 3 * R) + 2 * D * D + 3 * R * T * B * d + 4 * T * B * d
-    return 2 * 8 * words  # x 2: temporaries of the recursions (measured with tracemalloc in tests/hostile)
+        words += T * (6 * D * D + 6 * R * D + 6 * R) + 6 * T * B * (q + d)
+    else:
+        words += max(1, int(schedules)) * (5 * D * D + 5 * R * D + 3 * R)
+    return 8 * words + dense * p
 
 
 class _Identity:
@@ -475,12 +524,6 @@ def exact_all(
     T_, B_, d_ = tape.g.shape
     p_cell = sum(sizes)
     batched = sum(1 for s in strategies if isinstance(s, Randomized))
-    for strategy in strategies:
-        check_memory(f"exact({strategy!r}) with T={T_}, batch={B_}, state size {d_}",
-                     _exact_bytes(tape, strategy, p_cell, schedules=batched if isinstance(strategy, Randomized) else 1),
-                     max_memory=max_memory)
-
-    G = shared.gradient
     methods = []
     for strategy in strategies:
         method = "zero"
@@ -489,6 +532,18 @@ def exact_all(
             if trace == "auto":
                 method = "exact" if _exact_trace_flops(tape, strategy, p_cell) <= EXACT_TRACE_BUDGET else "hutchinson"
         methods.append(method)
+    # direction rows: all p unit rows (exact trace) or the probes, then the user's; the probes and the
+    # user's rows are held as dense (·, p) arrays
+    n_user = 0 if U_user is None else U_user.shape[0]
+    n_probe = len(names) * probes if "hutchinson" in methods else 0
+    for strategy, method in zip(strategies, methods):
+        rows = (p_cell if method == "exact" else n_probe) + n_user
+        check_memory(f"exact({strategy!r}) with T={T_}, batch={B_}, state size {d_}",
+                     _exact_bytes(tape, strategy, rows, schedules=batched if isinstance(strategy, Randomized) else 1,
+                                  dense=n_probe + n_user),
+                     max_memory=max_memory)
+
+    G = shared.gradient
     probe_rows = None
     if "hutchinson" in methods:
         probe_rows = _probe_rows(as_rng("rng", rng), names, sizes, probes)
