@@ -289,8 +289,11 @@ def _exact_bytes(tape: Tape, strategy: Strategy, rows: int, schedules: int = 1, 
       the expected-cost programme of `expected_cost` (the (T, T) keep matrix and its logarithm, the
       longest-piece table: ``6 T²``, measured ≤ 5.3 T²); the probes and their concatenation with the
       user's rows (``2 dense p``); and the moment recursions (M1)–(M3): C, X, V, their updates, the
-      stacked GEMM and the outer product, ``5 D² + 5 R D + 3 R`` per keep schedule, or for ARTBP
-      ``6 D² + 6 R D + 6 R`` per age class (T classes) plus its conditional-mean adjoints, one
+      stacked [C; X] and its product with c_t, the scaled outer products — ``6 D² + 5 R D + 3 R``
+      per keep schedule (five (D, D) arrays at once, measured up to 5.5 D²), or for ARTBP
+      ``8 D² + 6 R D + 6 R`` per age class (T classes: C, C c_t, c_tᵀ C c_t, its two scaled terms and
+      their sum are six (T, D, D) arrays alive at once, measured 6.0–6.4 D² with one direction per
+      block; 8 leaves a margin) plus its conditional-mean adjoints, one
       time-batched `vjp` of up to T − 1 steps with fancy-indexed copies of the cache
       (``6 T B (q + d)``);
     * plus ``dense · p`` bytes: the boolean finiteness mask of the validated direction rows.
@@ -313,9 +316,9 @@ def _exact_bytes(tape: Tape, strategy: Strategy, rows: int, schedules: int = 1, 
     if not _structured(cell):
         words += R * p + 8 * T * B * (q + d)
     if isinstance(strategy, ARTBP):
-        words += T * (6 * D * D + 6 * R * D + 6 * R) + 6 * T * B * (q + d)
+        words += T * (8 * D * D + 6 * R * D + 6 * R) + 6 * T * B * (q + d)
     else:
-        words += max(1, int(schedules)) * (5 * D * D + 5 * R * D + 3 * R)
+        words += max(1, int(schedules)) * (6 * D * D + 5 * R * D + 3 * R)
     return 8 * words + dense * p
 
 

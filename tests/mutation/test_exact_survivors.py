@@ -414,6 +414,9 @@ MEMORY_CASES = [
     ("artbp-TT", 120, 1, 2, [ARTBP(0.5)], None),
     ("artbp-chunk2", 30, 1, 6, [ARTBP(0.5)], 2),
     ("artbp-chunk2-long", 60, 2, 3, [ARTBP(0.5)], 2),
+    ("shared-DD-chunk1", 10, 32, 2, [Randomized(0.5)], 1),
+    ("8-schedules-DD-chunk1", 10, 32, 2, [Randomized(p) for p in np.linspace(0.2, 0.9, 8)], 1),
+    ("artbp-DD-chunk1", 16, 8, 4, [ARTBP(0.5)], 1),
 ]
 
 
