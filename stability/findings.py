@@ -197,7 +197,7 @@ class Interval:
 
 
 def _level(level: object) -> float:
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < float(level) < 1:
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < float(level) < 1:
         raise InputValueError(f"`level` must be in (0, 1); got {describe(level)}.")
     return float(level)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
@@ -577,9 +578,9 @@ def power_law_keep(alpha: float, scale: float = 1.0) -> Callable[[np.ndarray], n
     complement ``P(L > a | L ≥ a) = ((s + a − 1)/(s + a))^α``.  E[L] is finite
     iff α > 1.  Every keep probability is positive, so ARTBP stays unbiased.
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0 or not np.isfinite(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0 or not np.isfinite(alpha):
         raise InputValueError(f"`alpha` must be a positive number; got {describe(alpha)}.")
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 or not np.isfinite(scale):
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale > 0 or not np.isfinite(scale):
         raise InputValueError(f"`scale` must be a positive number; got {describe(scale)}.")
 
     def keep(age: np.ndarray) -> np.ndarray:

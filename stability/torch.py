@@ -46,6 +46,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 
@@ -137,14 +138,14 @@ class Monitor:
         self.tau = as_int("tau", tau, minimum=1)
         self.window = 4 * self.tau if window is None else as_int("window", window, minimum=8)
         self.windows = as_int("windows", windows, minimum=2)
-        if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0):
+        if clip is not None and (isinstance(clip, bool) or not isinstance(clip, numbers.Real) or not clip > 0):
             raise InputValueError(f"`clip` must be a positive number or None; got {describe(clip)}.")
         self.clip = None if clip is None else float(clip)
         self.exponents = as_int("exponents", exponents, minimum=1)
         self.bias_target = float(bias_target)
         self.batch_first = bool(batch_first)
         self.seed = as_int("rng", rng, minimum=0)
-        if max_overhead is not None and (isinstance(max_overhead, bool) or not isinstance(max_overhead, (int, float))
+        if max_overhead is not None and (isinstance(max_overhead, bool) or not isinstance(max_overhead, numbers.Real)
                                          or not 0 < max_overhead < 1):
             raise InputValueError(f"`max_overhead` must be in (0, 1) or None; got {describe(max_overhead)}.")
         self.max_overhead = None if max_overhead is None else float(max_overhead)

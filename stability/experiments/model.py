@@ -13,6 +13,7 @@ of window j is the right initial state of window j + 1.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class CharData:
         """
         if not isinstance(text, str):
             raise InputTypeError(f"`text` must be a str; got {describe(text)}.")
-        if isinstance(heldout_fraction, bool) or not isinstance(heldout_fraction, (int, float)) or not (
+        if isinstance(heldout_fraction, bool) or not isinstance(heldout_fraction, numbers.Real) or not (
             0 < heldout_fraction < 1
         ):
             raise InputValueError(f"`heldout_fraction` must lie in (0, 1); got {describe(heldout_fraction)}.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -125,7 +126,7 @@ class Adam:
         _positive("lr", self.lr)
         for name in ("b1", "b2"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v < 1:
                 raise InputValueError(f"`{name}` must lie in [0, 1); got {describe(v)}.")
         _positive("eps", self.eps)
 

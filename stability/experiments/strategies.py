@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 import numpy as np
 from scipy import optimize
@@ -124,7 +125,7 @@ class Strategy:
                 raise InputValueError(f"`{name}` is required for strategy {self.kind!r}; got None.")
         if self.tau is not None:
             as_int("tau", self.tau, minimum=1)
-        if self.pi is not None and not (isinstance(self.pi, (int, float)) and 0 < self.pi <= 1):
+        if self.pi is not None and not (isinstance(self.pi, numbers.Real) and 0 < self.pi <= 1):
             raise InputValueError(f"`pi` must lie in (0, 1]; got {describe(self.pi)}.")
 
     @property

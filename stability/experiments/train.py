@@ -36,11 +36,12 @@ claims 2 and 3 of SPEC §6 as `Evidence` records.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 import html
 import math
+import numbers
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -176,14 +177,14 @@ class TrainingConfig:
         check_choice("mode", self.mode, MODES)
         check_choice("lr_schedule", self.lr_schedule, ("linear", "step"))
         f = self.lr_step_factor
-        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1:
+        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0 < f <= 1:
             raise InputValueError(f"`lr_step_factor` must lie in (0, 1]; got {describe(f)}.")
         check_choice("dtype", self.dtype, DTYPES)
         for name in ("hidden", "batch", "seq_len", "tau", "steps", "eval_every", "eval_batch", "heldout_chars",
                      "mechanism_batch", "variance_draws"):
             as_int(name, getattr(self, name), minimum=1)
         as_int("variance_windows", self.variance_windows, minimum=0)
-        if isinstance(self.lr_decay, bool) or not isinstance(self.lr_decay, (int, float)) or not 0 <= self.lr_decay <= 1:
+        if isinstance(self.lr_decay, bool) or not isinstance(self.lr_decay, numbers.Real) or not 0 <= self.lr_decay <= 1:
             raise InputValueError(f"`lr_decay` must lie in [0, 1]; got {describe(self.lr_decay)}.")
         if not self.tau < self.seq_len:
             raise InputValueError(f"`tau` must be smaller than `seq_len` = {self.seq_len}; got {self.tau}.")

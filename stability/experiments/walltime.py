@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import statistics
 from collections.abc import Mapping, Sequence
 
@@ -129,7 +130,7 @@ def perplexity_at_characters(run, characters: float) -> float:
     >>> perplexity_at_characters(run, 50)  # geometric mean of 8 and 2
     4.0
     """
-    if isinstance(characters, bool) or not isinstance(characters, (int, float)) or not math.isfinite(characters) \
+    if isinstance(characters, bool) or not isinstance(characters, numbers.Real) or not math.isfinite(characters) \
             or characters < 0:
         raise InputValueError(f"`characters` must be a finite number ≥ 0; got {describe(characters)}.")
     if run.diverged:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 import numpy as np
 
@@ -280,7 +281,7 @@ def check(
     K = max(T // 2, min(T - 1, 20)) if max_lag is None else as_int("max_lag", max_lag, minimum=fit_from + 4, maximum=T - 1)
     fit_from = as_int("fit_from", fit_from, minimum=0, maximum=K - 4)
     steps = as_int("steps", steps, minimum=100)
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
         raise InputValueError(f"`level` must be in (0, 1); got {describe(level)}.")
     gen, gen_pred = as_rng("rng", rng).spawn(2)  # data draws independent of whether λ₁ is computed here
     if prediction is None:

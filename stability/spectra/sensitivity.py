@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -118,7 +119,7 @@ def initial_state_sensitivity(
 
     Kept for scripts: ``delta`` is accepted and ignored (the derivative is exact, no step is taken).
     """
-    if delta is not None and (isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0):
+    if delta is not None and (isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0):
         raise InputValueError(f"`delta` must be a positive number (it is not used); got {describe(delta)}.")
     return directional_sensitivity(problem, direction, estimate=estimate)
 

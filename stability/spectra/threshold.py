@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -350,7 +351,7 @@ def variance_threshold(
     k1 = as_int("lags[0]", k1, minimum=1)
     k2 = as_int("lags[1]", k2, minimum=k1 + 1)
     groups = as_int("groups", groups, minimum=2)
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
         raise InputValueError(f"`level` must be a number in (0, 1); got {describe(level)}.")
     gen = as_rng("rng", rng)
     resampled = 0
