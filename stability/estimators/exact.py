@@ -298,9 +298,10 @@ def _exact_bytes(tape: Tape, strategy: Strategy, rows: int, schedules: int = 1, 
       (``6 T B (q + d)``);
     * plus ``dense · p`` bytes: the boolean finiteness mask of the validated direction rows.
 
-    Measured against the tracemalloc peak (`tests/mutation/test_exact_survivors.py`): between 1.0×
-    and 4.7× of it for tanh, ReLU, linear, GRU, LSTM and stacked cells, every strategy, few-direction
-    blocks and batches B > 1.
+    Measured against the tracemalloc peak (`tests/mutation/test_exact_survivors.py`): 1.26× to 4.04×
+    of it for tanh, ReLU, linear, GRU, LSTM and stacked cells, every strategy, few-direction blocks and
+    batches B > 1 (the most generous: ARTBP at T = 120, d = 2, where the cost programme's 6 T² term
+    dominates and the programme allocates 2 T² beyond T = 64).
     """
     T, B, d = tape.g.shape
     cell = tape.problem.cell
