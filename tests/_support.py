@@ -36,6 +36,22 @@ def require_torch():
     return require_optional("torch", "STABILITY_REQUIRE_TORCH")
 
 
+def load_ci_script(name: str):
+    """The Python script ``.ci/<name>`` (no ``.py`` suffix) as a module named ``ci_<name>``."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / ".ci" / name
+    loader = importlib.machinery.SourceFileLoader(f"ci_{name}", str(path))
+    spec = importlib.util.spec_from_loader(f"ci_{name}", loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f"ci_{name}"] = module  # dataclasses look the module up while the class is built
+    loader.exec_module(module)
+    return module
+
+
 def sine_cell(W, U):
     """A user-defined cell h' = sin(W h + U x), with hand-written derivatives."""
 

@@ -7,26 +7,15 @@ reported instead of silently raising the score.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests._support import load_ci_script
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load():
-    loader = importlib.machinery.SourceFileLoader("ci_mutation", str(ROOT / ".ci" / "mutation"))
-    spec = importlib.util.spec_from_loader("ci_mutation", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ci_mutation"] = module  # dataclasses look the module up while the class is built
-    loader.exec_module(module)
-    return module
-
-
-mutation = _load()
+mutation = load_ci_script("mutation")
 
 RESULTS = """\
     stability.gradients.x_tbptt__mutmut_1: killed

@@ -4,29 +4,20 @@ malformed entries by name (fast: nothing is run)."""
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from tests._support import load_ci_script
+
 ROOT = Path(__file__).resolve().parents[2]
 RECORD = ROOT / "tests" / "mutation" / "planted.toml"
 BUGS = tomllib.loads(RECORD.read_text(encoding="utf-8"))["bug"]
 
 
-def _load():
-    loader = importlib.machinery.SourceFileLoader("ci_planted", str(ROOT / ".ci" / "planted"))
-    spec = importlib.util.spec_from_loader("ci_planted", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ci_planted"] = module  # dataclasses look the module up while the class is built
-    loader.exec_module(module)
-    return module
-
-
-planted = _load()
+planted = load_ci_script("planted")
 
 
 def test_the_record_lists_the_twelve_bugs_of_issue_14():
