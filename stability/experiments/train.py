@@ -932,7 +932,7 @@ class ExperimentResult:
     runs : tuple of TrainingRun
         One per (strategy, seed).
     wall_time : float
-        Seconds for the whole experiment.
+        Seconds for the runs (not the timing of `time_strategies`).
     executor : str
         The executor the runs went to ("serial" or its class name).
     timing : walltime.TimePerCharacter or None
@@ -1218,6 +1218,7 @@ def run_experiment(
     order = {(s.key, seed): i for i, (s, seed) in enumerate((s, seed) for s in strategies for seed in config.seeds)}
     runs = tuple(sorted((r for res in results for r in res), key=lambda r: order[(r.strategy.key, r.seed)]))
     name = "serial" if executor is None else type(executor).__name__
+    elapsed = time.perf_counter() - t0  # the runs only, not the timing below
     timing = None
     timed = [s for s in strategies if s.kind in ("full", "tbptt")]
     if time_strategies and len(timed) == 2:
@@ -1226,7 +1227,7 @@ def run_experiment(
         data = CharData.from_text(load_corpus() if text is None else text,
                                   heldout_fraction=config.heldout_fraction, max_chars=config.max_chars)
         timing = time_per_character(config, timed, data=data)
-    return ExperimentResult(config, strategies, runs, time.perf_counter() - t0, name, timing)
+    return ExperimentResult(config, strategies, runs, elapsed, name, timing)
 
 
 class ExperimentError(RuntimeError):
