@@ -110,3 +110,16 @@ def test_strip_table_removes_the_whole_mutmut_table_and_nothing_else():
     assert "mutmut" not in stripped.get("tool", {})
     full["tool"].pop("mutmut")
     assert stripped == full
+
+
+def test_stale_entries_are_only_those_of_the_groups_own_functions():
+    """An equivalent listed for the check group (x_predict) is not 'stale' in the decision group, which mutates
+    only prediction.py's x_relative_bias_bound; one of its own functions that did not survive is."""
+    names = ["stability.spectra.prediction.x_predict__mutmut_154",
+             "stability.spectra.prediction.x_relative_bias_bound__mutmut_46",
+             "stability.gradients.x_tbptt__mutmut_1"]
+    modules = ["stability/spectra/prediction.py"]
+    assert mutation.in_group(names, modules, ("stability.spectra.prediction.x_relative_bias_bound*",)) == [
+        "stability.spectra.prediction.x_relative_bias_bound__mutmut_46"]
+    assert mutation.in_group(names, modules) == names[:2]  # no patterns: the whole module
+    assert mutation.in_group(names, ["stability/gradients.py"], ()) == names[2:]
