@@ -418,6 +418,42 @@ def test_training_numbers_are_the_experiments(quick_doc, ctx):
         assert finding.value == pytest.approx(100 * cv.relative, rel=1e-12)
 
 
+def test_training_evidence_is_counted_in_the_findings(quick_doc, ctx):
+    """The experiment's paired comparisons reach the findings' evidence records with run_experiment's own
+    effects and t-intervals (recomputed here from its per-seed perplexities with scipy's t), and claim 2's
+    verdict under "any" follows the stated rule over those records (not supported if one rejects it, supported
+    if one supports it and none rejects it, inconclusive otherwise)."""
+    import numpy as np
+    from scipy import stats
+
+    from stability.experiments import TrainingConfig, run_experiment
+    from stability.report.sections.training import training_seeds
+
+    seeds = training_seeds(ctx, ctx.recipe.training.seeds)
+    result = run_experiment(TrainingConfig.preset("quick").replace(seeds=seeds, cell="tanh"))
+    records = [r for r in _tables(_section(quick_doc, "findings"))[1].to_records() if r["kind"] == "evidence"]
+    full = {r.seed: r.final_perplexity for r in result.runs_of("full")}
+    taus = [s.key for s in result.strategies if s.kind == "truncated"]
+    any2 = []
+    for key in taus:
+        a = np.array([r.final_perplexity for r in result.runs_of(key)])
+        b = np.array([full[r.seed] for r in result.runs_of(key)])
+        d = (a - b) / b.mean()
+        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+        (rec,) = [r for r in records if r["claim"] == "claim 2" and r["condition"] == "any"
+                  and r["problem"] == f"{key} − full"]
+        assert rec["effect"] == pytest.approx(d.mean(), rel=1e-9, abs=1e-12)
+        assert (rec["ci_low"], rec["ci_high"]) == pytest.approx((d.mean() - half, d.mean() + half), rel=1e-9)
+        any2.append(rec["verdict"])
+    any2 += [r["verdict"] for r in records if r["claim"] == "claim 2" and r["condition"] == "any"
+             and not r["problem"].endswith("− full")]
+    expected = ("not supported" if "not supported" in any2 else "supported" if "supported" in any2
+                else "inconclusive")
+    claims = _tables(_section(quick_doc, "findings"))[0]
+    row = claims.column("conditions")[list(claims.column("claim")).index("Claim 2")]
+    assert f"any: {expected}" in row
+
+
 def test_influence_balancing_table(quick_doc, ctx):
     """The influence-balancing rows are truncation_signs' exact gradients and training outcomes."""
     from stability.experiments import InfluenceTask, truncation_signs

@@ -20,7 +20,7 @@ from ..numbers import format_number
 if TYPE_CHECKING:  # pragma: no cover
     from .._context import SectionOutput, StudyContext
 
-__all__ = ["build_training_section", "training_seeds", "OUTCOMES"]
+__all__ = ["build_training_section", "training_seeds", "training_evidence", "OUTCOMES"]
 
 #: The experiment's outcome words as report verdicts.
 OUTCOMES = {
@@ -91,11 +91,31 @@ def _figure(result: Any, summary, tol: float):
     return make
 
 
+def _counted(ev: Any) -> bool:
+    """A training evidence record that can be counted in the findings: a test with a finite interval
+    (one seed gives none: nothing to count)."""
+    return ev.kind == "evidence" and math.isfinite(ev.ci_low) and math.isfinite(ev.ci_high)
+
+
+def training_evidence(result: Any) -> tuple:
+    """The experiment's paired comparisons (claims 2 and 3) and mechanisms (a)–(c) as
+    `stability.findings.Evidence` records, for the findings section's rule (decided in the core:
+    `ExperimentResult.verdict`, `experiments.mechanism_evidence`); records without an interval are left out."""
+    from ...experiments import mechanism_evidence
+    from ...findings import Evidence
+
+    return tuple(Evidence(**ev.fields()) for ev in (*result.verdict().evidence(), *mechanism_evidence(result))
+                 if _counted(ev))
+
+
 def _claim_finding(cv: Any) -> Finding:
     verdict = OUTCOMES.get(cv.outcome, Verdict.INCONCLUSIVE)
     value = None if math.isnan(cv.relative) else 100.0 * cv.relative
+    counted = not (math.isnan(cv.ci_low) or math.isnan(cv.ci_high))
+    # "Claim N, any (...)": the findings section counts it through its evidence record (`_from_evidence`)
+    head = f"Claim {cv.claim}, any (training): " if counted else ""
     return Finding(
-        claim=f"{cv.statement[0].upper()}{cv.statement[1:]} (training; claim {cv.claim}).",
+        claim=f"{head}{cv.statement[0].upper()}{cv.statement[1:]} (training; claim {cv.claim}).",
         verdict=verdict,
         evidence=cv.sentence() + f" Perplexity difference {cv.subject} − {cv.baseline}, relative to {cv.baseline}:",
         value=value,
@@ -112,7 +132,8 @@ def _mechanism_findings(result: Any, summary) -> list[Finding]:
     for ev in mechanism_evidence(result):
         verdict = {"supported": Verdict.SUPPORTED, "not supported": Verdict.NOT_SUPPORTED}.get(
             ev.verdict, Verdict.INCONCLUSIVE)
-        out.append(Finding(claim=ev.hypothesis, verdict=verdict, evidence=ev.detail, value=ev.effect,
+        head = f"{ev.claim.capitalize()}, {ev.condition} (training): " if _counted(ev) else ""
+        out.append(Finding(claim=f"{head}{ev.hypothesis}", verdict=verdict, evidence=ev.detail, value=ev.effect,
                            unit=ev.unit, sig=3, tag=ev.claim))
     return out
 
@@ -325,4 +346,5 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
         *ib.sentences()[:2],
     )
     section = Section(title="The training experiment", id="training", blocks=tuple(blocks))
-    return SectionOutput(section=section, findings=tuple(findings), summaries=sentences)
+    return SectionOutput(section=section, findings=tuple(findings), summaries=sentences,
+                         evidence=training_evidence(result))
