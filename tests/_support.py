@@ -52,6 +52,24 @@ def load_ci_script(name: str):
     return module
 
 
+def quick_context():
+    """The context the default recipe's `--quick` study is built with (the CLI's seed)."""
+    from stability.recipes import default_recipe
+    from stability.report.study import StudyContext
+
+    recipe = default_recipe()
+    return StudyContext(recipe=recipe.resolved(quick=True), quick=True, seed=recipe.seed)
+
+
+def recipe_problems(ctx) -> list:
+    """The study's problems, one per (cell, gain) of its recipe, built as the report builds them."""
+    from stability.estimators import ProblemSpec
+
+    m = ctx.recipe.model
+    return [ProblemSpec(cell=c, hidden=m.hidden, inputs=m.inputs, T=m.T, gain=g, seed=ctx.model_seed()).build()
+            for c in m.cells for g in m.gains]
+
+
 def sine_cell(W, U):
     """A user-defined cell h' = sin(W h + U x), with hand-written derivatives."""
 

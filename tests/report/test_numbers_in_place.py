@@ -27,6 +27,7 @@ import pytest
 from stability.recipes import default_recipe
 from stability.report import Finding, Table
 from stability.report.numbers import format_value
+from tests._support import quick_context, recipe_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -103,15 +104,11 @@ def test_pdf_rows_carry_the_same_numbers_in_reading_order(built):
 
 def test_truncation_bias_from_the_core_is_in_its_cell(built, page):
     """Relative bias recomputed with `estimators.exact` for the problem, form and τ read from each rendered row."""
-    from stability.estimators import ProblemSpec, Truncated, exact
-    from stability.report.study import StudyContext
+    from stability.estimators import Truncated, exact
 
     doc, _, _ = built
-    recipe = default_recipe()
-    ctx = StudyContext(recipe=recipe.resolved(quick=True), quick=True, seed=recipe.seed)
-    m = ctx.recipe.model
-    problems = [ProblemSpec(cell=c, hidden=m.hidden, inputs=m.inputs, T=m.T, gain=g, seed=ctx.model_seed()).build()
-                for c in m.cells for g in m.gains]
+    ctx = quick_context()
+    problems = recipe_problems(ctx)
     (section,) = [s for s in doc.sections if s.id == "strategies"]
     truncation = next(b for b in section.blocks if isinstance(b, Table))
     keys = [c.key for c in truncation.columns]
@@ -131,15 +128,11 @@ def test_truncation_bias_from_the_core_is_in_its_cell(built, page):
 
 def test_randomized_variance_from_the_core_is_in_its_cell(built, page):
     """Exact relative variance tr Cov(Ĝ)/‖G‖² of Randomized(π), recomputed per rendered row (π as shown)."""
-    from stability.estimators import ProblemSpec, Randomized, exact
-    from stability.report.study import StudyContext
+    from stability.estimators import Randomized, exact
 
     doc, _, _ = built
-    recipe = default_recipe()
-    ctx = StudyContext(recipe=recipe.resolved(quick=True), quick=True, seed=recipe.seed)
-    m = ctx.recipe.model
-    problems = [ProblemSpec(cell=c, hidden=m.hidden, inputs=m.inputs, T=m.T, gain=g, seed=ctx.model_seed()).build()
-                for c in m.cells for g in m.gains]
+    ctx = quick_context()
+    problems = recipe_problems(ctx)
     (section,) = [s for s in doc.sections if s.id == "strategies"]
     randomized = [b for b in section.blocks if isinstance(b, Table)][1]
     keys = [c.key for c in randomized.columns]

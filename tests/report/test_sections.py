@@ -19,7 +19,8 @@ import pytest
 from stability.recipes import default_recipe
 from stability.report import Finding, Table, Verdict
 from stability.report.numbers import format_number
-from stability.report.study import StudyContext, build_study
+from stability.report.study import build_study
+from tests._support import quick_context, recipe_problems
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,7 @@ def quick_doc():
 @pytest.fixture(scope="module")
 def ctx():
     """The context the quick study's builders saw (for seeds)."""
-    recipe = default_recipe()
-    return StudyContext(recipe=recipe.resolved(quick=True), quick=True, seed=recipe.seed)
+    return quick_context()
 
 
 def _section(doc, key):
@@ -49,14 +49,7 @@ def _findings(section):
 
 
 def _problems(ctx):
-    from stability.estimators import ProblemSpec
-
-    m = ctx.recipe.model
-    return [
-        ProblemSpec(cell=c, hidden=m.hidden, inputs=m.inputs, T=m.T, gain=g, seed=ctx.model_seed()).build()
-        for c in m.cells
-        for g in m.gains
-    ]
+    return recipe_problems(ctx)
 
 
 def test_all_sections_present_in_order(quick_doc):

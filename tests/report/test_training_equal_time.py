@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from stability.recipes import default_recipe
 from stability.report.model import Finding, Paragraph
-from stability.report.study import StudyContext
+from tests._support import quick_context
 
 
 def test_training_section_states_equal_wall_time(monkeypatch):
@@ -20,8 +19,7 @@ def test_training_section_states_equal_wall_time(monkeypatch):
         return cfg.replace(strategies=cfg.strategies + ("tbptt",), steps=6, eval_every=2, max_chars=20_000)
 
     monkeypatch.setattr(TrainingConfig, "preset", classmethod(preset))
-    recipe = default_recipe()
-    ctx = StudyContext(recipe=recipe.resolved(quick=True), quick=True, seed=recipe.seed)
+    ctx = quick_context()
     out = build_training_section(ctx)
     text = " ".join(b.text for b in out.section.blocks if isinstance(b, Paragraph))
     m = re.search(r"Equal wall time: .* TBPTT\(16,16\) takes ([0-9.]+)× full's seconds per character", text)
