@@ -97,15 +97,13 @@ def _counted(ev: Any) -> bool:
     return ev.kind == "evidence" and math.isfinite(ev.ci_low) and math.isfinite(ev.ci_high)
 
 
-def training_evidence(result: Any) -> tuple:
-    """The experiment's paired comparisons (claims 2 and 3) and mechanisms (a)–(c) as
-    `stability.findings.Evidence` records, for the findings section's rule (decided in the core:
-    `ExperimentResult.verdict`, `experiments.mechanism_evidence`); records without an interval are left out."""
-    from ...experiments import mechanism_evidence
+def training_evidence(verdict: Any, mechanisms: Any) -> tuple:
+    """The experiment's paired comparisons (claims 2 and 3; `ExperimentResult.verdict`) and mechanisms (a)–(c)
+    (`experiments.mechanism_evidence`) as `stability.findings.Evidence` records, for the findings section's rule;
+    both are decided in the core.  Records without an interval are left out."""
     from ...findings import Evidence
 
-    return tuple(Evidence(**ev.fields()) for ev in (*result.verdict().evidence(), *mechanism_evidence(result))
-                 if _counted(ev))
+    return tuple(Evidence(**ev.fields()) for ev in (*verdict.evidence(), *mechanisms) if _counted(ev))
 
 
 def _claim_finding(cv: Any) -> Finding:
@@ -124,12 +122,10 @@ def _claim_finding(cv: Any) -> Finding:
     )
 
 
-def _mechanism_findings(result: Any, summary) -> list[Finding]:
+def _mechanism_findings(mechanisms: Any) -> list[Finding]:
     """Mechanisms (a)–(c) as findings, decided by the pre-stated rules of `stability.experiments.mechanism_evidence`."""
-    from ...experiments import mechanism_evidence
-
     out = []
-    for ev in mechanism_evidence(result):
+    for ev in mechanisms:
         verdict = {"supported": Verdict.SUPPORTED, "not supported": Verdict.NOT_SUPPORTED}.get(
             ev.verdict, Verdict.INCONCLUSIVE)
         head = f"{ev.claim.capitalize()}, {ev.condition} (training): " if _counted(ev) else ""
@@ -220,7 +216,10 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     ) if lag_rows else None
     findings = [_claim_finding(cv) for cv in (verdict.claim2, verdict.claim3, verdict.claim3_artbp)]
     extra = [_claim_finding(cv) for cv in verdict.claim2_all if cv.subject != verdict.claim2.subject]
-    mechanisms = _mechanism_findings(result, summary)
+    from ...experiments import mechanism_evidence
+
+    mechanism_records = mechanism_evidence(result)
+    mechanisms = _mechanism_findings(mechanism_records)
     plateaus = [s for s in summary if not s.plateaued]
     rule = (f"held-out perplexity changes by less than {pct * c.tolerance:g}% over the last 20% of updates, "
             f"largest change over runs {pct * max(s.plateau_change for s in summary):.2f}%")
@@ -347,4 +346,4 @@ def build_training_section(ctx: "StudyContext") -> "SectionOutput":
     )
     section = Section(title="The training experiment", id="training", blocks=tuple(blocks))
     return SectionOutput(section=section, findings=tuple(findings), summaries=sentences,
-                         evidence=training_evidence(result))
+                         evidence=training_evidence(verdict, mechanism_records))
