@@ -676,8 +676,6 @@ def exact_interval(value: float) -> Interval:
     return Interval(float(value), 0.0, float(value), float(value), math.inf, 0.95, "exact", 1)
 
 
-_exact = exact_interval
-
 #: Claim 2, section (d)'s reading: regular truncation "works well" on a problem when the exact relative bias of
 #: chunked truncation at the middle τ is at most this.
 TRUNCATION_WORKS_WELL = 0.1
@@ -778,7 +776,7 @@ def claim1_cost(cost: object, cost_double: object, T: int, *, label: str = "") -
     return [
         Evidence.from_interval(
             "claim 1", "any", f"full BPTT's memory per update grows with T (peak at 2T = {2 * T} over peak at T = {T})",
-            _exact(mem), "the measured peak-memory ratio exceeds 1.5 (linear growth: 2)",
+            exact_interval(mem), "the measured peak-memory ratio exceeds 1.5 (linear growth: 2)",
             SUPPORTED if mem > 1.5 else NOT_SUPPORTED, label=label,
             detail=(f"tracemalloc peak of one full gradient: {cost.peak_full} B at T = {T}, {cost_double.peak_full} B "
                     f"at 2T; chunked truncation (τ = {tau}, this implementation keeps the trajectory too): "
@@ -791,7 +789,7 @@ def claim1_cost(cost: object, cost_double: object, T: int, *, label: str = "") -
         ),
         Evidence.from_interval(
             "claim 1", "any", f"full BPTT stores T = {T} states, a streaming truncation τ = {tau} (by construction)",
-            _exact(T / tau), "none: a formula cannot fail", SUPPORTED, kind="identity", label=label,
+            exact_interval(T / tau), "none: a formula cannot fail", SUPPORTED, kind="identity", label=label,
             detail="peak stored states T/τ: an identity, shown and not counted",
         ),
     ]
@@ -813,7 +811,7 @@ def claim2_bias(bias_at_probe: float, probe_tau: int, lam: Interval, *, tol: flo
         hyp = f"truncation is biased toward short range: a window of τ = {probe_tau} misses long-range terms"
         verdict, thr = (SUPPORTED if bias_at_probe > tol else NOT_SUPPORTED), f"exact relative bias > {tol:g}"
     return Evidence.from_interval(
-        "claim 2", cond, hyp, _exact(bias_at_probe), thr, verdict, label=label,
+        "claim 2", cond, hyp, exact_interval(bias_at_probe), thr, verdict, label=label,
         detail=f"exact relative bias of window truncation at τ = {probe_tau} (T = {T}): {bias_at_probe:.3g}; "
                f"λ₁ = {lam.text()}",
     )

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Column, Figure, Finding, Paragraph, Section, Table, Verdict
 from ..numbers import format_number
+from ...findings import TRUNCATION_WORKS_WELL
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._context import SectionOutput, StudyContext
@@ -55,8 +56,8 @@ __all__ = [
     "MC_SE_UNRELIABLE",
 ]
 
-#: Claim 2's threshold (`stability.findings.TRUNCATION_WORKS_WELL`, where the rule lives), kept under its old name.
-WORKS_WELL = 0.1
+#: Claim 2's threshold, kept under its old name: the rule and its value live in the core.
+WORKS_WELL = TRUNCATION_WORKS_WELL
 #: Claim 3's first half: a relative bias below this counts as zero (rounding only).
 UNBIASED = 1e-8
 #: The "MC meaningful" entries below π* and between π* and π*₄.
